@@ -1,0 +1,180 @@
+"""Checkpoint directories on disk, framework-neutral: find, read (to numpy), write atomically, manifest with sha256.
+
+Layouts: "torch" (HF: model.safetensors, pytorch_model.bin, sharded *.index.json) and "paddle" (model_state.pdparams,
+or a safetensors file whose metadata says layout=paddle). Pickles (.bin, .pdparams) are never unpickled freely:
+.bin goes through torch.load(weights_only=True); .pdparams only when the kit's manifest vouches for it (sha256 checked)
+or the caller passes trust_pickle=True.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Dict, Optional, Tuple
+
+import numpy as np
+
+from .errors import KitError
+
+CONFIG_NAME = "config.json"
+MANIFEST_NAME = "kit_manifest.json"
+PADDLE_WEIGHTS = "model_state.pdparams"
+TORCH_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise KitError(f"{path}: file not found")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise KitError(f"{path}: not valid JSON ({e})") from None
+
+
+def read_config(directory, model_type: Optional[str] = None) -> dict:
+    path = Path(directory) / CONFIG_NAME
+    config = read_json(path)
+    if model_type is not None and config.get("model_type") != model_type:
+        raise KitError(f"{path}: model_type is {config.get('model_type')!r}, expected {model_type!r}")
+    return config
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def find_weights(directory) -> Tuple[str, Path]:
+    """Return (layout, path) of the weights in `directory`, preferring safetensors."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise KitError(f"{d}: not a directory")
+    for name in TORCH_FILES:
+        if (d / name).is_file():
+            if name == "model.safetensors" and _safetensors_layout(d / name) == "paddle":
+                return "paddle", d / name
+            return "torch", d / name
+    if (d / PADDLE_WEIGHTS).is_file():
+        return "paddle", d / PADDLE_WEIGHTS
+    raise KitError(f"{d}: no weights found (looked for {', '.join(TORCH_FILES + (PADDLE_WEIGHTS,))})")
+
+
+def _safetensors_layout(path: Path) -> str:
+    from safetensors import safe_open
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+    except Exception as e:  # safetensors raises its own error types for truncated/corrupt headers
+        raise KitError(f"{path}: unreadable safetensors file ({e})") from None
+    return "paddle" if meta.get("layout") == "paddle" or meta.get("format") == "pd" else "torch"
+
+
+def load_state(directory, trust_pickle: bool = False) -> Tuple[str, Dict[str, np.ndarray], Path]:
+    """Read every tensor of the checkpoint in `directory` into numpy. Returns (layout, state, weights path)."""
+    layout, path = find_weights(directory)
+    if path.name.endswith(".index.json"):
+        index = read_json(path)
+        if "weight_map" not in index:
+            raise KitError(f"{path}: no 'weight_map' in shard index")
+        state = {}
+        for shard in sorted(set(index["weight_map"].values())):
+            part = _load_file(path.parent / shard, trust_pickle)
+            state.update(part)
+        missing = sorted(set(index["weight_map"]) - set(state))
+        if missing:
+            raise KitError(f"{path}: keys listed in the index but absent from the shards: {', '.join(missing[:10])}")
+        return layout, state, path
+    return layout, _load_file(path, trust_pickle), path
+
+
+def _load_file(path: Path, trust_pickle: bool) -> Dict[str, np.ndarray]:
+    if not path.is_file():
+        raise KitError(f"{path}: file not found")
+    if path.suffix == ".safetensors":
+        from safetensors.numpy import load_file
+        try:
+            return load_file(str(path))
+        except Exception as e:
+            raise KitError(f"{path}: unreadable safetensors file ({e})") from None
+    if path.suffix == ".bin":
+        try:
+            import torch
+        except ImportError:
+            raise KitError(f"{path}: reading a PyTorch .bin needs torch installed (or convert it to safetensors)") \
+                from None
+        try:
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise KitError(f"{path}: cannot be read as a PyTorch state dict with weights_only=True ({e})") from None
+        return {k: v.detach().float().numpy() if v.dtype == torch.bfloat16 else v.detach().numpy()
+                for k, v in state.items()}
+    if path.suffix == ".pdparams":
+        _check_pickle_allowed(path, trust_pickle)
+        import paddle
+        try:
+            state = paddle.load(str(path), return_numpy=True)
+        except Exception as e:
+            raise KitError(f"{path}: cannot be read as a Paddle state dict ({e})") from None
+        return {k: np.asarray(v) for k, v in state.items()}
+    raise KitError(f"{path}: unknown weight file type")
+
+
+def _check_pickle_allowed(path: Path, trust_pickle: bool) -> None:
+    """A .pdparams file is a pickle: read it only when the kit's manifest vouches for its exact bytes, or on request."""
+    if trust_pickle:
+        return
+    manifest_path = path.parent / MANIFEST_NAME
+    if not manifest_path.is_file():
+        raise KitError(f"{path}: a pickle from an unknown source; pass trust_pickle=True (--trust-pickle) "
+                       f"if you trust it")
+    expected = read_json(manifest_path).get("files", {}).get(path.name)
+    if expected is None:
+        raise KitError(f"{manifest_path}: does not list {path.name}")
+    actual = sha256_file(path)
+    if actual != expected:
+        raise KitError(f"{path}: sha256 {actual[:12]}... does not match the manifest ({expected[:12]}...); "
+                       f"the file is truncated or was changed")
+
+
+def write_directory(directory, write: Callable[[Path], None], overwrite: bool = True,
+                    manifest_extra: Optional[dict] = None) -> Path:
+    """Let `write(tmp)` fill a temporary directory, add the manifest, then move it into place.
+    On any error nothing is left at `directory` that was not there before."""
+    from . import __version__
+    dst = Path(directory)
+    if dst.exists() and not overwrite:
+        raise KitError(f"{dst}: already exists")
+    if dst.exists() and not dst.is_dir():
+        raise KitError(f"{dst}: exists and is not a directory")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.tmp-", dir=dst.parent))
+    try:
+        write(tmp)
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        manifest = {"tool": "reprokit", "version": __version__, "files": files, **(manifest_extra or {})}
+        with open(tmp / MANIFEST_NAME, "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=2)
+        if dst.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old-", dir=dst.parent))
+            os.replace(dst, old / dst.name)
+            os.replace(tmp, dst)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, dst)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dst
+
+
+def write_json(path: Path, obj) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+        f.write("\n")

@@ -1,0 +1,97 @@
+"""Per-parameter tables: how every parameter of a model maps between PyTorch and Paddle.
+
+A table is an ordered list of `Param`. It is written out explicitly per model (see funnel_table.py), never guessed from
+shapes: conversion, checkpoint loading, compare.py's matching and the gradient checks all read it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+
+import numpy as np
+
+from .errors import KitError
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str                       # identical in torch and paddle state dicts
+    shape: Tuple[int, ...]          # torch layout
+    transpose: bool = False         # nn.Linear weight: torch [out, in] <-> paddle [in, out]
+    tied_to: Optional[str] = None   # shares storage with this parameter (both names appear in a state dict)
+    head: bool = False              # belongs to a task head, not to the encoder body
+
+    def __post_init__(self):
+        assert not self.transpose or len(self.shape) == 2, f"{self.name}: only 2-D Linear weights are transposed"
+
+    @property
+    def paddle_shape(self) -> Tuple[int, ...]:
+        return tuple(reversed(self.shape)) if self.transpose else tuple(self.shape)
+
+    def shape_in(self, layout: str) -> Tuple[int, ...]:
+        return self.paddle_shape if layout == "paddle" else tuple(self.shape)
+
+
+def linear(name: str, d_in: int, d_out: int, bias: bool = True, head: bool = False) -> List[Param]:
+    """An nn.Linear(d_in, d_out): its weight is transposed between frameworks, its bias is not."""
+    params = [Param(f"{name}.weight", (d_out, d_in), transpose=True, head=head)]
+    if bias:
+        params.append(Param(f"{name}.bias", (d_out,), head=head))
+    return params
+
+
+def layer_norm(name: str, d: int) -> List[Param]:
+    return [Param(f"{name}.weight", (d,)), Param(f"{name}.bias", (d,))]
+
+
+def as_dict(table: Iterable[Param]) -> Dict[str, Param]:
+    out: Dict[str, Param] = {}
+    for p in table:
+        assert p.name not in out, f"duplicate parameter {p.name} in table"
+        out[p.name] = p
+    return out
+
+
+def convert_array(p: Param, array: np.ndarray, src: str, dst: str, origin: str = "") -> np.ndarray:
+    """Check `array` against the table in layout `src` and return it in layout `dst` ('torch' or 'paddle')."""
+    want = p.shape_in(src)
+    if tuple(array.shape) != want:
+        where = f" in {origin}" if origin else ""
+        raise KitError(f"{p.name}{where}: shape {tuple(array.shape)} does not match the expected {src} shape {want}")
+    if p.transpose and src != dst:
+        return np.ascontiguousarray(array.T)
+    return array
+
+
+def convert_state(table: Iterable[Param], state: Mapping[str, np.ndarray], src: str, dst: str,
+                  origin: str = "") -> Dict[str, np.ndarray]:
+    """Convert a complete state dict between layouts. Every table key must be present (tied keys may be absent);
+    any key not in the table is an error."""
+    table = as_dict(table)
+    unexpected = sorted(set(state) - set(table))
+    missing = sorted(k for k, p in table.items() if k not in state and not (p.tied_to and p.tied_to in state))
+    if unexpected or missing:
+        raise KitError(describe_key_problems(origin, missing=missing, unexpected=unexpected))
+    out = {}
+    for name, p in table.items():
+        if name in state:
+            out[name] = convert_array(p, state[name], src, dst, origin)
+        else:
+            out[name] = out[p.tied_to]
+    return out
+
+
+def describe_key_problems(origin: str, missing=(), unexpected=(), mismatched=()) -> str:
+    def show(keys):
+        keys = list(keys)
+        head = ", ".join(keys[:12])
+        return head + (f", ... ({len(keys)} in all)" if len(keys) > 12 else "")
+
+    parts = []
+    if missing:
+        parts.append(f"missing keys: {show(missing)}")
+    if unexpected:
+        parts.append(f"unexpected keys: {show(unexpected)}")
+    if mismatched:
+        parts.append(f"mis-shaped keys: {show(mismatched)}")
+    return f"{origin or 'checkpoint'}: " + "; ".join(parts)

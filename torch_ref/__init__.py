@@ -1,0 +1,1 @@
+"""PyTorch references. Funnel: transformers' own classes, unchanged."""
