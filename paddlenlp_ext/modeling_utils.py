@@ -22,7 +22,9 @@ from reprokit.tables import as_dict, convert_array, describe_key_problems
 logger = logging.getLogger("paddlenlp_ext")
 
 _ACTIVATIONS = {
-    "gelu_new": functools.partial(F.gelu, approximate=True),  # tanh approximation, as HF's gelu_new
+    # tanh approximation, as HF's gelu_new. Agrees to ~1e-7; writing HF's formula op by op instead made float32
+    # gradients noisier (paddle's pow rounds differently from torch's), so the fused kernel stays.
+    "gelu_new": functools.partial(F.gelu, approximate=True),
     "gelu": F.gelu,                                           # erf
     "relu": F.relu,
     "silu": F.silu,
@@ -35,6 +37,14 @@ def ACT2FN(name: str):
     if name not in _ACTIVATIONS:
         raise ValueError(f"hidden_act {name!r} is not supported; use one of {sorted(_ACTIVATIONS)}")
     return _ACTIVATIONS[name]
+
+
+def cross_entropy(logits, labels, ignore_index: int = -100):
+    """torch's CrossEntropyLoss(ignore_index) mean: divides by the number of NON-ignored labels.
+    paddle's F.cross_entropy(reduction='mean') divides by all labels when some are ignored."""
+    per_item = F.cross_entropy(logits, labels, ignore_index=ignore_index, reduction="none").reshape([-1])
+    kept = (labels.reshape([-1]) != ignore_index).astype(per_item.dtype)
+    return (per_item * kept).sum() / kept.sum()
 
 
 def check_inputs(input_ids, inputs_embeds, attention_mask, token_type_ids, max_token_type: int):
@@ -199,4 +209,7 @@ class TablePretrainedModel(nn.Layer):
 
 
 def _np_dtype(dtype) -> str:
-    return {paddle.float32: "float32", paddle.float64: "float64", paddle.float16: "float16"}.get(dtype, "float32")
+    name = str(dtype).replace("paddle.", "")
+    if name not in ("float16", "float32", "float64"):
+        raise KitError(f"cannot load numpy weights into a {name} parameter; load in float32 and cast")
+    return name

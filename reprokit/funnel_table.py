@@ -25,15 +25,15 @@ ARCHITECTURES = {
 
 def _attention(prefix: str, cfg) -> List[Param]:
     d, n, h = cfg.d_model, cfg.n_head, cfg.d_head
-    return [
-        *linear(f"{prefix}.q_head", d, n * h, bias=False),
-        *linear(f"{prefix}.k_head", d, n * h),
-        *linear(f"{prefix}.v_head", d, n * h),
+    return [  # torch's state-dict order: a module's own parameters before its submodules'
         Param(f"{prefix}.r_w_bias", (n, h)),
         Param(f"{prefix}.r_r_bias", (n, h)),
         Param(f"{prefix}.r_kernel", (d, n, h)),
         Param(f"{prefix}.r_s_bias", (n, h)),
         Param(f"{prefix}.seg_embed", (2, n, h)),
+        *linear(f"{prefix}.q_head", d, n * h, bias=False),
+        *linear(f"{prefix}.k_head", d, n * h),
+        *linear(f"{prefix}.v_head", d, n * h),
         *linear(f"{prefix}.post_proj", n * h, d),
         *layer_norm(f"{prefix}.layer_norm", d),
     ]

@@ -26,7 +26,7 @@ from paddlenlp.transformers.model_outputs import (
 
 from reprokit.funnel_table import ARCHITECTURES, funnel_table
 
-from ..modeling_utils import ACT2FN, TablePretrainedModel, check_inputs
+from ..modeling_utils import ACT2FN, TablePretrainedModel, check_inputs, cross_entropy
 from .configuration import FunnelConfig
 
 INF = 1e6
@@ -111,6 +111,7 @@ class FunnelAttentionStructure(nn.Layer):
         pos_embed = paddle.concat([sin_embed, cos_embed], axis=-1)  # [4L, D]
 
         pos = np.arange(0, seq_len, dtype=np.int64)
+        n_table = 4 * seq_len
         pooled_pos = pos
         position_embeds_list = []
         for block_index in range(0, self.config.num_blocks):
@@ -119,14 +120,21 @@ class FunnelAttentionStructure(nn.Layer):
             else:
                 pooled_pos = self.stride_pool_pos(pos, block_index)
                 stride = 2 ** (block_index - 1)
-                rel_pos = self.relative_pos(pos, stride, pooled_pos, shift=2) + zero_offset
+                rel_pos = self._checked(self.relative_pos(pos, stride, pooled_pos, shift=2) + zero_offset, n_table)
                 position_embeds_pooling = paddle.index_select(pos_embed, paddle.to_tensor(rel_pos), axis=0)
             pos = pooled_pos
             stride = 2**block_index
-            rel_pos = self.relative_pos(pos, stride) + zero_offset
+            rel_pos = self._checked(self.relative_pos(pos, stride) + zero_offset, n_table)
             position_embeds_no_pooling = paddle.index_select(pos_embed, paddle.to_tensor(rel_pos), axis=0)
             position_embeds_list.append([position_embeds_no_pooling, position_embeds_pooling])
         return position_embeds_list
+
+    def _checked(self, rel_pos: np.ndarray, n_table: int) -> np.ndarray:
+        """HF's torch.gather fails with an index error here; paddle's index_select would read out of bounds."""
+        if rel_pos.min() < 0 or rel_pos.max() >= n_table:
+            raise ValueError(f"sequence length {self.seq_len} is too short for {self.config.num_blocks} blocks "
+                             f"with relative_shift attention (relative positions fall outside the table)")
+        return rel_pos
 
     def stride_pool_pos(self, pos_id: np.ndarray, block_index: int) -> np.ndarray:
         """Pool `pos_id` while keeping the cls token separate (if `config.separate_cls=True`)."""
@@ -284,7 +292,7 @@ class FunnelRelMultiheadAttention(nn.Layer):
             w_r = self.r_kernel
             n_head, d_head = self.config.n_head, self.config.d_head
             r_head = paddle.matmul(r, w_r.reshape([self.config.d_model, n_head * d_head]))  # "td,dnh->tnh"
-            r_head = r_head.reshape([-1, n_head, d_head]).transpose([1, 2, 0])  # [N, H, R]
+            r_head = r_head.reshape([-1, n_head, d_head]).transpose([1, 2, 0])[None]  # [1, N, H, R]
             positional_attn = paddle.matmul((q_head + v).transpose([0, 2, 1, 3]), r_head)  # "binh,tnh->bnit"
             positional_attn = _relative_shift_gather(positional_attn, context_len, shift)
         if cls_mask is not None:
@@ -298,7 +306,7 @@ class FunnelRelMultiheadAttention(nn.Layer):
         batch_size, seq_len, context_len = token_type_mat.shape
         r_s_bias = self.r_s_bias * self.scale
         # [B, N, Lq, 2] = "bind,snd->bnis"
-        seg = self.seg_embed.transpose([1, 2, 0])  # [N, H, 2]
+        seg = self.seg_embed.transpose([1, 2, 0])[None]  # [1, N, H, 2]
         token_type_bias = paddle.matmul((q_head + r_s_bias).transpose([0, 2, 1, 3]), seg)
         token_type_mat = token_type_mat[:, None].expand([batch_size, q_head.shape[2], seq_len, context_len])
         diff_token_type, same_token_type = paddle.split(token_type_bias, 2, axis=-1)
@@ -330,12 +338,12 @@ class FunnelRelMultiheadAttention(nn.Layer):
 
         attn_score = content_score + positional_attn + token_type_attn
 
-        # precision safe in case of mixed precision training
+        # precision safe in case of mixed precision training; HF casts to float32 even in float64 models, so do we
         dtype = attn_score.dtype
-        attn_score = attn_score.astype("float32") if dtype != paddle.float64 else attn_score
+        attn_score = attn_score.astype("float32")
         if attention_mask is not None:
-            attn_score = attn_score - INF * (1 - attention_mask[:, None, None].astype(attn_score.dtype))
-        attn_prob = F.softmax(attn_score, axis=-1).astype(dtype)
+            attn_score = attn_score - INF * (1 - attention_mask[:, None, None].astype("float32"))
+        attn_prob = F.softmax(attn_score, axis=-1, dtype=dtype)  # casts to dtype before the softmax, as torch
         attn_prob = self.attention_dropout(attn_prob)
 
         # "bnij,bjnd->bind"
@@ -680,14 +688,17 @@ class FunnelForPreTraining(FunnelPreTrainedModel):
 
         loss = None
         if labels is not None:
+            # HF passes labels.float(), which makes torch compute this loss in float32 even in a float64 model
             seq_len = discriminator_sequence_output.shape[1]
             if attention_mask is not None:
                 active_loss = attention_mask.reshape([-1, seq_len]) == 1
                 active_logits = logits.reshape([-1, seq_len])[active_loss]
                 active_labels = labels[active_loss]
-                loss = F.binary_cross_entropy_with_logits(active_logits, active_labels.astype(active_logits.dtype))
+                loss = F.binary_cross_entropy_with_logits(active_logits.astype("float32"),
+                                                          active_labels.astype("float32"))
             else:
-                loss = F.binary_cross_entropy_with_logits(logits.reshape([-1, seq_len]), labels.astype(logits.dtype))
+                loss = F.binary_cross_entropy_with_logits(logits.reshape([-1, seq_len]).astype("float32"),
+                                                          labels.astype("float32"))
 
         if not return_dict:
             output = (logits,) + tuple(discriminator_hidden_states[1:])
@@ -741,8 +752,7 @@ class FunnelForMaskedLM(FunnelPreTrainedModel):
 
         masked_lm_loss = None
         if labels is not None:
-            masked_lm_loss = F.cross_entropy(prediction_logits.reshape([-1, self.config.vocab_size]),
-                                             labels.reshape([-1]), ignore_index=-100)
+            masked_lm_loss = cross_entropy(prediction_logits.reshape([-1, self.config.vocab_size]), labels.reshape([-1]))
 
         if not return_dict:
             output = (prediction_logits,) + tuple(outputs[1:])
@@ -798,7 +808,7 @@ class FunnelForSequenceClassification(FunnelPreTrainedModel):
                 else:
                     loss = F.mse_loss(logits, labels.astype(logits.dtype))
             elif self.config.problem_type == "single_label_classification":
-                loss = F.cross_entropy(logits.reshape([-1, self.num_labels]), labels.reshape([-1]))
+                loss = cross_entropy(logits.reshape([-1, self.num_labels]), labels.reshape([-1]))
             elif self.config.problem_type == "multi_label_classification":
                 loss = F.binary_cross_entropy_with_logits(logits, labels.astype(logits.dtype))
 
@@ -852,7 +862,7 @@ class FunnelForMultipleChoice(FunnelPreTrainedModel):
 
         loss = None
         if labels is not None:
-            loss = F.cross_entropy(reshaped_logits, labels)
+            loss = cross_entropy(reshaped_logits, labels)
 
         if not return_dict:
             output = (reshaped_logits,) + tuple(outputs[1:])
@@ -895,7 +905,7 @@ class FunnelForTokenClassification(FunnelPreTrainedModel):
 
         loss = None
         if labels is not None:
-            loss = F.cross_entropy(logits.reshape([-1, self.num_labels]), labels.reshape([-1]), ignore_index=-100)
+            loss = cross_entropy(logits.reshape([-1, self.num_labels]), labels.reshape([-1]))
 
         if not return_dict:
             output = (logits,) + tuple(outputs[1:])
@@ -950,8 +960,8 @@ class FunnelForQuestionAnswering(FunnelPreTrainedModel):
             start_positions = start_positions.clip(0, ignored_index)
             end_positions = end_positions.clip(0, ignored_index)
 
-            start_loss = F.cross_entropy(start_logits, start_positions, ignore_index=ignored_index)
-            end_loss = F.cross_entropy(end_logits, end_positions, ignore_index=ignored_index)
+            start_loss = cross_entropy(start_logits, start_positions, ignore_index=ignored_index)
+            end_loss = cross_entropy(end_logits, end_positions, ignore_index=ignored_index)
             total_loss = (start_loss + end_loss) / 2
 
         if not return_dict:

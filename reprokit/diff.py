@@ -1,0 +1,103 @@
+"""Numeric diffs between two named sets of arrays, with stated tolerances. No silent transpose, no broadcasting."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Dict, List, Mapping, Optional
+
+import numpy as np
+
+from .errors import KitError
+
+
+@dataclass
+class Diff:
+    name: str
+    shape: tuple
+    max_abs: float
+    mean_abs: float
+    max_ref: float       # max |reference|, the scale of the tensor
+    tol_max: float       # the bound max_abs was checked against
+    tol_mean: float      # the bound mean_abs was checked against (inf when not checked)
+    # Noise floor, when a float64 run of the reference is given: errors of both float32 results against it.
+    ref_err_max: Optional[float] = None     # |reference32 - reference64|
+    ref_err_mean: Optional[float] = None
+    other_err_max: Optional[float] = None   # |other32 - reference64|
+    other_err_mean: Optional[float] = None
+    floor_factor: float = 2.0
+
+    @property
+    def within_bar(self) -> bool:
+        return self.max_abs <= self.tol_max and self.mean_abs <= self.tol_mean
+
+    @property
+    def within_floor(self) -> bool:
+        """The other side is no less accurate than floor_factor x the reference's own float32 error."""
+        if self.ref_err_max is None:
+            return False
+        f = self.floor_factor
+        return self.other_err_max <= f * self.ref_err_max and self.other_err_mean <= f * self.ref_err_mean
+
+    @property
+    def ok(self) -> bool:
+        return self.within_bar or self.within_floor
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if self.within_bar else "pass (noise floor)" if self.within_floor else "FAIL"
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["shape"] = list(self.shape)
+        d["ok"] = self.ok
+        d["verdict"] = self.verdict
+        return d
+
+
+def diff_arrays(name: str, ref: np.ndarray, other: np.ndarray, tol_max: float, tol_mean: float = float("inf"),
+                relative_to_scale: bool = False) -> Diff:
+    """Compare `other` to `ref`. With relative_to_scale, tol_max is multiplied by max(1, max|ref|)."""
+    ref = np.asarray(ref)
+    other = np.asarray(other)
+    if ref.shape != other.shape:
+        raise KitError(f"{name}: shapes differ, {ref.shape} vs {other.shape}")
+    if ref.size == 0:
+        return Diff(name, ref.shape, 0.0, 0.0, 0.0, tol_max, tol_mean)
+    ref64 = ref.astype(np.float64)
+    d = np.abs(ref64 - other.astype(np.float64))
+    if not np.isfinite(d).all():
+        return Diff(name, ref.shape, float("inf"), float("inf"), float(np.nanmax(np.abs(ref64))), tol_max, tol_mean)
+    max_ref = float(np.abs(ref64).max())
+    bound = tol_max * max(1.0, max_ref) if relative_to_scale else tol_max
+    return Diff(name, ref.shape, float(d.max()), float(d.mean()), max_ref, bound, tol_mean)
+
+
+def diff_dicts(ref: Mapping[str, np.ndarray], other: Mapping[str, np.ndarray], **kw) -> List[Diff]:
+    """Diff every name of `ref`; a name missing on either side is an error (never skipped)."""
+    if set(ref) != set(other):
+        only_ref, only_other = sorted(set(ref) - set(other)), sorted(set(other) - set(ref))
+        raise KitError(f"compared sets differ: only in reference {only_ref[:8]}, only in other {only_other[:8]}")
+    return [diff_arrays(k, ref[k], other[k], **kw) for k in ref]
+
+
+def with_noise_floor(diffs: List[Diff], ref32: Mapping[str, np.ndarray], other32: Mapping[str, np.ndarray],
+                     ref64: Mapping[str, np.ndarray], factor: float = 2.0) -> List[Diff]:
+    """Attach the float64 noise floor to `diffs` (computed between ref32 and other32)."""
+    for d in diffs:
+        truth = np.asarray(ref64[d.name], dtype=np.float64)
+        e_ref = np.abs(np.asarray(ref32[d.name], dtype=np.float64) - truth)
+        e_other = np.abs(np.asarray(other32[d.name], dtype=np.float64) - truth)
+        if truth.size:
+            d.ref_err_max, d.ref_err_mean = float(e_ref.max()), float(e_ref.mean())
+            d.other_err_max, d.other_err_mean = float(e_other.max()), float(e_other.mean())
+            d.floor_factor = factor
+    return diffs
+
+
+def failures(diffs: List[Diff]) -> List[Diff]:
+    return [d for d in diffs if not d.ok]
+
+
+def summary(diffs: List[Diff]) -> Dict[str, float]:
+    return {"n": len(diffs), "failed": len(failures(diffs)),
+            "max_abs": max((d.max_abs for d in diffs), default=0.0),
+            "mean_abs": float(np.mean([d.mean_abs for d in diffs])) if diffs else 0.0}

@@ -1,0 +1,13 @@
+import os
+import sys
+import warnings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+warnings.filterwarnings("ignore")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: long-running (full-size shapes); CI runs them too unless -m 'not slow'")
