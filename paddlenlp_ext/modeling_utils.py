@@ -184,6 +184,10 @@ class TablePretrainedModel(nn.Layer):
         path = Path(path)
         if config is None:
             cfg = read_config(path, model_type=cls.model_type)
+            if "num_labels" in config_overrides and len(cfg.get("id2label") or {}) != config_overrides["num_labels"]:
+                # an explicit num_labels wins over the checkpoint's label map (PaddleNLP would do the reverse)
+                cfg.pop("id2label", None)
+                cfg.pop("label2id", None)
             cfg.update(config_overrides)
             config = cls.config_class(**{k: v for k, v in cfg.items() if k != "model_type"})
         model = cls(config)
