@@ -93,6 +93,26 @@ def with_noise_floor(diffs: List[Diff], ref32: Mapping[str, np.ndarray], other32
     return diffs
 
 
+def zero_gradient_diffs(diffs: List[Diff], table, grads: Mapping[str, Mapping[str, np.ndarray]], truth_name: str,
+                        tol: float, tol_truth: float) -> List[Diff]:
+    """Replace the diff of each parameter whose gradient is mathematically zero by the check that matters: on every
+    side |grad| <= tol x max(1, max|grad of its scale parameter|), and the float64 truth <= tol_truth x that scale."""
+    by_name = {d.name: i for i, d in enumerate(diffs)}
+    out = list(diffs)
+    for p in table:
+        if not p.zero_grad_scale or p.name not in by_name:
+            continue
+        truth = grads[truth_name]
+        scale = max(1.0, float(np.abs(truth[p.zero_grad_scale]).max()))
+        worst = max(float(np.abs(g[p.name]).max()) for k, g in grads.items() if k != truth_name)
+        truth_max = float(np.abs(truth[p.name]).max())
+        ok = truth_max <= tol_truth * scale
+        out[by_name[p.name]] = Diff(p.name + " (zero gradient)", tuple(truth[p.name].shape), worst,
+                                    max(float(np.abs(g[p.name]).mean()) for g in grads.values()),
+                                    scale, tol * scale if ok else -1.0, float("inf"))
+    return out
+
+
 def failures(diffs: List[Diff]) -> List[Diff]:
     return [d for d in diffs if not d.ok]
 

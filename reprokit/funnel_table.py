@@ -32,7 +32,9 @@ def _attention(prefix: str, cfg) -> List[Param]:
         Param(f"{prefix}.r_s_bias", (n, h)),
         Param(f"{prefix}.seg_embed", (2, n, h)),
         *linear(f"{prefix}.q_head", d, n * h, bias=False),
-        *linear(f"{prefix}.k_head", d, n * h),
+        # the key bias adds q.b to a whole score row; softmax is shift-invariant per row: its gradient is zero
+        Param(f"{prefix}.k_head.weight", (n * h, d), transpose=True),
+        Param(f"{prefix}.k_head.bias", (n * h,), zero_grad_scale=f"{prefix}.k_head.weight"),
         *linear(f"{prefix}.v_head", d, n * h),
         *linear(f"{prefix}.post_proj", n * h, d),
         *layer_norm(f"{prefix}.layer_norm", d),

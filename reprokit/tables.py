@@ -20,6 +20,9 @@ class Param:
     transpose: bool = False         # nn.Linear weight: torch [out, in] <-> paddle [in, out]
     tied_to: Optional[str] = None   # shares storage with this parameter (both names appear in a state dict)
     head: bool = False              # belongs to a task head, not to the encoder body
+    # Gradient mathematically zero; its float32 value is rounding noise, so parity checks assert it is ~0 at the
+    # scale of `zero_grad_scale` (a parameter of the same layer) instead of comparing one noise with another.
+    zero_grad_scale: Optional[str] = None
 
     def __post_init__(self):
         assert not self.transpose or len(self.shape) == 2, f"{self.name}: only 2-D Linear weights are transposed"

@@ -1,0 +1,112 @@
+"""CPU benchmark: forward+backward of the Paddle Funnel port, transformers' torch Funnel and PaddleNLP 2.8.1's Funnel,
+same weights, same batch, timed round-robin in one run. Prints the ratios to torch; writes JSON + Markdown.
+
+    python bench/bench_funnel_cpu.py --config small --batch 8 --seq 128 --out logs/bench
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import paddlenlp_ext  # noqa: E402,F401  (first: CPU settings for paddle's MKL, see paddlenlp_ext/_cpu.py)
+import numpy as np  # noqa: E402
+import paddle  # noqa: E402
+import torch  # noqa: E402
+
+import paddlenlp_ext.funnel as P  # noqa: E402
+import torch_ref.funnel as T  # noqa: E402
+from parity import funnel as H  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default="small", choices=sorted(H.RELEASED))
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--no-paddlenlp", action="store_true", help="skip PaddleNLP's own port")
+    ap.add_argument("--out", default="logs/bench")
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    kw = dict(H.RELEASED[args.config], **H.NO_DROPOUT)
+    arch = "FunnelBaseModel" if args.config.endswith("-base") else "FunnelModel"
+    tm, pm = H.build_pair(kw, arch)
+    rng = np.random.RandomState(0)
+    ids = rng.randint(5, kw["vocab_size"], size=(args.batch, args.seq)).astype("int64")
+    tt = np.zeros_like(ids)
+    tt[:, args.seq // 2:] = 1
+    tt[:, 0] = 2
+    mask = np.ones_like(ids)
+
+    runners = {
+        "torch (transformers)": lambda: _torch_step(tm, ids, mask, tt),
+        "paddle (this kit)": lambda: _paddle_step(pm, ids, mask, tt),
+    }
+    if not args.no_paddlenlp:
+        from paddlenlp.transformers.funnel.modeling import FunnelBaseModel as PNBase, FunnelModel as PNModel
+        with tempfile.TemporaryDirectory() as d:
+            pm.save_pretrained(Path(d) / "native")
+            theirs = (PNBase if arch == "FunnelBaseModel" else PNModel).from_pretrained(str(Path(d) / "native"))
+        theirs.train()
+        runners["paddle (PaddleNLP 2.8.1)"] = lambda: _paddle_step(theirs, ids, mask, tt, return_dict=True)
+
+    times = {name: [] for name in runners}
+    for _ in range(args.warmup):
+        for run in runners.values():
+            run()
+    for _ in range(args.repeats):  # round-robin, so machine drift hits every row alike
+        for name, run in runners.items():
+            t0 = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - t0)
+
+    base = statistics.median(times["torch (transformers)"])
+    rows = [{"implementation": name, "median_s": statistics.median(ts), "min_s": min(ts),
+             "ratio_to_torch": statistics.median(ts) / base, "times_s": ts} for name, ts in times.items()]
+    meta = {"command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
+            "config": args.config, "arch": arch, "batch": args.batch, "seq": args.seq, "repeats": args.repeats,
+            "threads": args.threads, "paddle_cpu_env": paddlenlp_ext._cpu.APPLIED, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "torch": torch.__version__, "paddle": paddle.__version__, "work": "forward + backward (train mode, "
+            "dropout 0), loss = sum of last hidden state"}
+    report = {"meta": meta, "rows": rows}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"funnel_cpu_{args.config}_b{args.batch}x{args.seq}"
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    md = [f"# Funnel {args.config} forward+backward on CPU, batch {args.batch} x {args.seq}", "",
+          f"`{meta['command']}`  ", f"{meta['cores']} cores, torch {meta['torch']}, paddle {meta['paddle']}, "
+          f"median of {args.repeats} (round-robin, {args.warmup} warm-up); paddle env set by the kit: "
+          f"{meta['paddle_cpu_env'] or 'none'}", "",
+          "| implementation | median s | ratio to torch |", "|---|---|---|"]
+    md += [f"| {r['implementation']} | {r['median_s']:.3f} | {r['ratio_to_torch']:.2f} |" for r in rows]
+    (out / f"{stem}.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+def _torch_step(model, ids, mask, tt):
+    model.zero_grad(set_to_none=True)
+    out = model(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(tt))
+    out[0].sum().backward()
+
+
+def _paddle_step(model, ids, mask, tt, **kwargs):
+    model.clear_gradients()
+    out = model(paddle.to_tensor(ids), attention_mask=paddle.to_tensor(mask), token_type_ids=paddle.to_tensor(tt),
+                **kwargs)
+    out[0].sum().backward()
+
+
+if __name__ == "__main__":
+    main()
