@@ -221,18 +221,21 @@ def forward_backward(tm, pm, batch, dtype="float32", seed=0, inputs_embeds=False
         rng = np.random.RandomState(seed + 7)
         shape = batch["input_ids"].shape + (tm.config.d_model,)
         embeds = rng.standard_normal(shape)
-    results = {}
-    for side in (st, sp):
-        side.zero_grad()
-        named, embeds_t = side.forward(batch, inputs_embeds=embeds)
-        numpy_named = {k: side.numpy(v) for k, v in named.items()}
-        proj = _projections(numpy_named, seed)
-        side.objective(named, proj).backward()
-        grads = side.grads(table)
-        if embeds_t is not None:
-            grads["inputs_embeds"] = side.numpy(embeds_t.grad)
-        results[side.fw] = (numpy_named, grads)
-    return results["torch"], results["paddle"]
+    return tuple(side_forward_backward(side, batch, table, seed, embeds) for side in (st, sp))
+
+
+def side_forward_backward(side: "Side", batch, table, seed=0, embeds=None):
+    """One framework: every output and every parameter gradient (torch layout), as numpy."""
+    side.zero_grad()
+    named, embeds_t = side.forward(batch, inputs_embeds=embeds)
+    numpy_named = {k: side.numpy(v) for k, v in named.items()}
+    proj = _projections(numpy_named, seed)
+    side.objective(named, proj).backward()
+    grads = side.grads(table)
+    if embeds_t is not None:
+        grads["inputs_embeds"] = side.numpy(embeds_t.grad)
+    side.zero_grad()
+    return numpy_named, grads
 
 
 def train_steps(tm, pm, batches: List[dict], lr=1e-3, weight_decay=0.01, warmup=2, eps=1e-6, dtype="float32",
