@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{args.model}_{args.config}"
-    (out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / f"{stem}.json").write_text(json.dumps(report, separators=(",", ":")) + "\n")
     (out / f"{stem}.md").write_text(md + "\n")
     print(f"\nwrote {out / (stem + '.json')} and {out / (stem + '.md')}")
     return 0 if ok else 1
