@@ -102,7 +102,13 @@ def make_batch(arch: str, kwargs: dict, lengths: Sequence[int] = (13, 7, 11), nu
         batch = {k: v.reshape(B, num_choices, L) for k, v in batch.items()}
         batch["labels"] = rng.randint(0, num_choices, size=B).astype("int64")
     elif arch == "FunnelForSequenceClassification":
-        batch["labels"] = rng.randint(0, kwargs["num_labels"], size=B).astype("int64")
+        problem = kwargs.get("problem_type")
+        if kwargs["num_labels"] == 1 or problem == "regression":   # float targets, MSE
+            batch["labels"] = rng.standard_normal((B,) if kwargs["num_labels"] == 1 else (B, kwargs["num_labels"]))
+        elif problem == "multi_label_classification":               # 0/1 float targets, BCE with logits
+            batch["labels"] = rng.randint(0, 2, size=(B, kwargs["num_labels"])).astype("float64")
+        else:
+            batch["labels"] = rng.randint(0, kwargs["num_labels"], size=B).astype("int64")
     elif arch == "FunnelForTokenClassification":
         batch["labels"] = np.where(mask == 1, rng.randint(0, kwargs["num_labels"], size=(B, L)), -100).astype("int64")
     elif arch == "FunnelForMaskedLM":
@@ -152,13 +158,12 @@ class Side:
         return t
 
     def forward(self, batch, inputs_embeds: Optional[np.ndarray] = None, output_all: bool = True):
-        kwargs = {k: self.tensor(v) for k, v in batch.items()}
+        kwargs = {k: self.tensor(v.astype(self.dtype) if v.dtype.kind == "f" else v) for k, v in batch.items()}
         embeds = None
         if inputs_embeds is not None:
             kwargs.pop("input_ids")
             embeds = kwargs["inputs_embeds"] = self.tensor(inputs_embeds.astype(self.dtype), grad=True)
-        if type(self.model).__name__ == "FunnelForSequenceClassification" and self.fw == "torch":
-            self.model.config.problem_type = None
+
         out = self.model(**kwargs, output_hidden_states=output_all, output_attentions=output_all, return_dict=True)
         return _named(out, None), embeds
 

@@ -173,3 +173,19 @@ def test_failed_save_leaves_destination_untouched(tmp_path, monkeypatch):
         model.save_pretrained(tmp_path / "new")
     assert sorted(os.listdir(tmp_path)) == ["dst"]
     assert os.listdir(tmp_path / "dst") == ["keep.txt"]
+
+
+def test_released_config_json_with_stale_keys(tmp_path):
+    """A hub config.json as released: stale rel_attn_type, unused max_position_embeddings / type_vocab_size."""
+    cfg = dict(H.TINY, model_type="funnel", architectures=["FunnelModel"], rel_attn_type="factorized",
+               max_position_embeddings=512, type_vocab_size=3, attention_type="relative_shift")
+    torch.manual_seed(0)
+    tm = T.FunnelModel(T.FunnelConfig(**H.TINY)).eval()
+    tm.save_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    pm = P.FunnelModel.from_pretrained(tmp_path)
+    assert pm.config.attention_type == "relative_shift" and pm.config.rel_attn_type == "factorized"
+    np.testing.assert_allclose(first_output(pm, "paddle"), first_output(tm, "torch"), atol=1e-5, rtol=0)
+    pm.save_pretrained(tmp_path / "native")
+    saved = json.loads((tmp_path / "native" / "config.json").read_text())
+    assert saved["rel_attn_type"] == "factorized" and saved["max_position_embeddings"] == 512  # kept, unused

@@ -38,6 +38,19 @@ def test_every_head(arch, realistic):
     assert off_bar_fraction(results) < 0.1
 
 
+@pytest.mark.parametrize("num_labels,problem", [(1, None), (3, "multi_label_classification"),
+                                                (3, "regression")], ids=["regression-1", "multi-label", "regression-3"])
+def test_sequence_classification_losses(num_labels, problem):
+    """single-label is in test_every_head; here the MSE (num_labels 1 and >1) and the multi-label BCE losses"""
+    kw = H.config_kwargs(H.TINY, "FunnelForSequenceClassification", num_labels=num_labels)
+    if problem:
+        kw["problem_type"] = problem
+    for realistic in (False, True):
+        results = H.run_checks(kw, "FunnelForSequenceClassification", realistic=realistic)
+        assert_all_pass(results, f"{problem or 'regression'} num_labels={num_labels} realistic={realistic}")
+        assert "loss" in {d.name for d in results["forward_ids"]}
+
+
 BRANCHES = {
     "factorized-mean": dict(attention_type="factorized", pooling_type="mean"),
     "factorized-max": dict(attention_type="factorized", pooling_type="max"),
