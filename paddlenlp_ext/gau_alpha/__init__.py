@@ -1,0 +1,2 @@
+from .configuration import GAUAlphaConfig
+from .modeling import GAUAlphaForMaskedLM, GAUAlphaModel

@@ -1,0 +1,280 @@
+"""GAU-α in plain PyTorch: the torch reference of the kit. No transformers import, so it runs with transformers 4.x,
+5.x or none. Same state-dict names as the `gau-alpha` package (0.0.3), whose modeling it mirrors; checked equal to it
+in tests/test_gau_alpha_torch_ref.py. The Paddle port is to mirror this file.
+
+Differences from the package, each a choice named in the config:
+- softmax_plus_variant: "gau-alpha-0.0.3" (default: the released PyTorch checkpoint's code; every key column scaled
+  by log(l)/log(512)), "bert4keras-0.11.4" (also gau-alpha 0.0.4 and PaddleNLP: padded key columns keep scale 1),
+  "bert4keras-0.11.5" (as 0.11.4, with l clamped to >= 16). They differ only where a row has length 1 (0.11.4) or < 16.
+- the MLM decoder is tied to the word embeddings here explicitly (transformers 5.x no longer ties the package's).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from reprokit.rope import rope_tables
+
+INF = 1e4
+SOFTMAX_PLUS_VARIANTS = ("gau-alpha-0.0.3", "bert4keras-0.11.4", "bert4keras-0.11.5")
+NORMALIZATIONS = ("softmax", "squared_relu", "softmax_plus")
+_ACT = {"swish": F.silu, "silu": F.silu, "gelu": F.gelu, "relu": F.relu}
+
+
+@dataclass
+class GAUAlphaConfig:
+    vocab_size: int = 12000
+    hidden_size: int = 768
+    intermediate_size: int = 1536
+    num_hidden_layers: int = 24
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    initializer_range: float = 0.02
+    attention_key_size: int = 128
+    layer_norm_eps: float = 1e-12
+    pad_token_id: int = 0
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    hidden_act: str = "swish"
+    classifier_dropout: float = 0.1
+    use_bias: bool = False
+    normalization: str = "softmax_plus"
+    softmax_plus_variant: str = "gau-alpha-0.0.3"
+    attention_scale: bool = True
+    num_labels: int = 2
+    extra: dict = field(default_factory=dict)  # keys of a config.json this class does not use, kept for saving
+
+    def __post_init__(self):
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization {self.normalization!r} is not supported; use one of {NORMALIZATIONS}")
+        if self.softmax_plus_variant not in SOFTMAX_PLUS_VARIANTS:
+            raise ValueError(f"softmax_plus_variant {self.softmax_plus_variant!r} is not supported; "
+                             f"use one of {SOFTMAX_PLUS_VARIANTS}")
+        if self.hidden_act not in _ACT:
+            raise ValueError(f"hidden_act {self.hidden_act!r} is not supported; use one of {sorted(_ACT)}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GAUAlphaConfig":
+        known = {f.name for f in fields(cls)} - {"extra"}
+        kwargs = {k: v for k, v in d.items() if k in known}
+        if "id2label" in d and "num_labels" not in d:
+            kwargs["num_labels"] = len(d["id2label"])
+        return cls(**kwargs, extra={k: v for k, v in d.items() if k not in known})
+
+    @classmethod
+    def from_json_file(cls, path) -> "GAUAlphaConfig":
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        extra = d.pop("extra")
+        return {**extra, **d, "model_type": "gau_alpha"}
+
+
+def attention_normalize(a, l, method, variant, mask):
+    """a: [B, L, L] scores, l: [B, 1, 1] valid tokens per sequence, mask: [B, 1, L] (1 = real token)."""
+    if method == "softmax":
+        return torch.softmax(a, dim=-1)
+    if method == "squared_relu":
+        return torch.relu(a) ** 2 / l
+    if variant == "bert4keras-0.11.5":
+        l = torch.clamp(l, min=16)
+    scale = torch.log(l) / math.log(512)
+    if variant != "gau-alpha-0.0.3":
+        scale = torch.where(mask > 0, scale, torch.ones_like(scale))  # padded key columns keep scale 1
+    return torch.softmax(a * scale, dim=-1)
+
+
+class ScaleOffset(nn.Module):
+    """x * weight (+ bias) on the last axis."""
+
+    def __init__(self, hidden_size: int, offset: bool) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(hidden_size))
+        self.bias = nn.Parameter(torch.zeros(hidden_size)) if offset else None
+
+    def forward(self, x):
+        x = x * self.weight
+        return x + self.bias if self.bias is not None else x
+
+
+class Norm(nn.Module):
+    """RMS normalisation without weight or bias: x / sqrt(mean(x^2) + eps)."""
+
+    def __init__(self, eps: float) -> None:
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x):
+        variance = torch.mean(torch.square(x), dim=-1, keepdim=True)
+        return x / torch.sqrt(variance + self.eps)
+
+
+class GatedAttentionUnit(nn.Module):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.activation = _ACT[config.hidden_act]
+        self.intermediate_size = config.intermediate_size
+        self.attention_key_size = config.attention_key_size
+        self.i_dense = nn.Linear(config.hidden_size, 2 * config.intermediate_size + config.attention_key_size,
+                                 bias=config.use_bias)
+        self.o_dense = nn.Linear(config.intermediate_size, config.hidden_size, bias=config.use_bias)
+        self.q_scaleoffset = ScaleOffset(config.attention_key_size, offset=config.use_bias)
+        self.k_scaleoffset = ScaleOffset(config.attention_key_size, offset=config.use_bias)
+
+    @staticmethod
+    def apply_rotary(x, sinusoidal_pos):
+        """RoPE on pairs (x[2i], x[2i+1]); the rotated halves are concatenated (the package's order)."""
+        sin, cos = sinusoidal_pos
+        x1, x2 = x[..., 0::2], x[..., 1::2]
+        return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+    def forward(self, hidden_states, attention_mask, sinusoidal_pos, output_attentions=False):
+        x = self.i_dense(hidden_states)  # [B, L, 2*I + K]
+        u, v, qk = torch.split(self.activation(x), [self.intermediate_size, self.intermediate_size,
+                                                    self.attention_key_size], dim=-1)
+        q, k = self.q_scaleoffset(qk), self.k_scaleoffset(qk)
+        q, k = self.apply_rotary(q, sinusoidal_pos), self.apply_rotary(k, sinusoidal_pos)
+
+        a = torch.einsum("bmd,bnd->bmn", q, k)
+        if self.config.attention_scale:
+            a = a / self.attention_key_size**0.5
+        a = a.masked_fill(attention_mask == 0, -INF)
+        l = attention_mask.sum(-1, keepdim=True)  # [B, 1, 1]
+        A = attention_normalize(a, l, self.config.normalization, self.config.softmax_plus_variant, attention_mask)
+        A = F.dropout(A, p=self.config.attention_probs_dropout_prob, training=self.training)
+
+        o = self.o_dense(u * torch.einsum("bmn,bnd->bmd", A, v))
+        return (o, A) if output_attentions else (o,)
+
+
+class GAULayer(nn.Module):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__()
+        self.gau = GatedAttentionUnit(config)
+        self.norm = Norm(eps=config.layer_norm_eps)
+        self.hidden_dropout = config.hidden_dropout_prob
+
+    def forward(self, hidden_states, attention_mask, sinusoidal_pos, output_attentions=False):
+        gau_output = self.gau(hidden_states, attention_mask, sinusoidal_pos, output_attentions)
+        o = F.dropout(gau_output[0], p=self.hidden_dropout, training=self.training)
+        o = self.norm(hidden_states + o)
+        return (o,) + gau_output[1:]
+
+
+class GAUAlphaEmbeddings(nn.Module):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.norm = Norm(eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, input_ids, token_type_ids):
+        embeddings = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
+        return self.dropout(self.norm(embeddings))
+
+
+class GAUAlphaEncoder(nn.Module):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.layer = nn.ModuleList([GAULayer(config) for _ in range(config.num_hidden_layers)])
+        sin, cos = rope_tables(config.max_position_embeddings, config.attention_key_size)
+        self.register_buffer("sin_pos", torch.from_numpy(sin), persistent=False)
+        self.register_buffer("cos_pos", torch.from_numpy(cos), persistent=False)
+
+    def forward(self, hidden_states, attention_mask, output_attentions=False, output_hidden_states=False):
+        seq_len = hidden_states.shape[1]
+        if seq_len > self.config.max_position_embeddings:
+            raise ValueError(f"sequence length {seq_len} exceeds max_position_embeddings "
+                             f"{self.config.max_position_embeddings}")
+        sinusoidal_pos = self.sin_pos[:, :seq_len, :], self.cos_pos[:, :seq_len, :]
+        all_hidden_states = () if output_hidden_states else None
+        all_attentions = () if output_attentions else None
+        for layer_module in self.layer:
+            if output_hidden_states:
+                all_hidden_states = all_hidden_states + (hidden_states,)
+            layer_outputs = layer_module(hidden_states, attention_mask, sinusoidal_pos, output_attentions)
+            hidden_states = layer_outputs[0]
+            if output_attentions:
+                all_attentions = all_attentions + (layer_outputs[1],)
+        if output_hidden_states:
+            all_hidden_states = all_hidden_states + (hidden_states,)
+        return {"last_hidden_state": hidden_states, "hidden_states": all_hidden_states, "attentions": all_attentions}
+
+
+class GAUAlphaPreTrainedModel(nn.Module):
+    base_model_prefix = "gau_alpha"
+
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    def post_init(self):
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, std=self.config.initializer_range)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, std=self.config.initializer_range)
+                if module.padding_idx is not None:
+                    with torch.no_grad():
+                        module.weight[module.padding_idx].zero_()
+
+
+class GAUAlphaModel(GAUAlphaPreTrainedModel):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__(config)
+        self.embeddings = GAUAlphaEmbeddings(config)
+        self.encoder = GAUAlphaEncoder(config)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_attentions=False,
+                output_hidden_states=False):
+        if attention_mask is None:
+            attention_mask = input_ids != self.config.pad_token_id  # default: every non-pad token is a key
+        if attention_mask.shape != input_ids.shape:
+            raise ValueError(f"attention_mask shape {list(attention_mask.shape)} differs from the input shape "
+                             f"{list(input_ids.shape)}")
+        attention_mask = attention_mask.unsqueeze(1).type_as(self.embeddings.word_embeddings.weight)  # [B, 1, L]
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(input_ids)
+        embedding_output = self.embeddings(input_ids, token_type_ids)
+        return self.encoder(embedding_output, attention_mask, output_attentions, output_hidden_states)
+
+
+class GAUAlphaForMaskedLM(GAUAlphaPreTrainedModel):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__(config)
+        self.gau_alpha = GAUAlphaModel(config)
+        self.cls = nn.Module()
+        self.cls.predictions = nn.Module()
+        self.cls.predictions.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+        self.cls.predictions.decoder.weight = self.gau_alpha.embeddings.word_embeddings.weight  # tied
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
+                output_hidden_states=False):
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
+        logits = self.cls.predictions.decoder(outputs["last_hidden_state"])
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(logits.reshape(-1, self.config.vocab_size), labels.reshape(-1))
+        return {"loss": loss, "logits": logits, "hidden_states": outputs["hidden_states"],
+                "attentions": outputs["attentions"]}
+
+
+def load_config(directory) -> GAUAlphaConfig:
+    return GAUAlphaConfig.from_json_file(Path(directory) / "config.json")
+
+
+__all__ = ["GAUAlphaConfig", "GAUAlphaModel", "GAUAlphaForMaskedLM", "SOFTMAX_PLUS_VARIANTS", "load_config"]
