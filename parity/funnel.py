@@ -5,6 +5,7 @@ Dropout is switched off (rates set to 0) and both models stay in train mode, as 
 """
 from __future__ import annotations
 
+import inspect
 from typing import Dict, List, Optional, Sequence
 
 import paddlenlp_ext.funnel as P  # first: sets paddle's CPU environment (paddlenlp_ext/_cpu.py)
@@ -164,7 +165,9 @@ class Side:
             kwargs.pop("input_ids")
             embeds = kwargs["inputs_embeds"] = self.tensor(inputs_embeds.astype(self.dtype), grad=True)
 
-        out = self.model(**kwargs, output_hidden_states=output_all, output_attentions=output_all, return_dict=True)
+        if "return_dict" in inspect.signature(self.model.forward).parameters:
+            kwargs["return_dict"] = True  # Funnel (HF-style outputs); the GAU-alpha models always return dicts
+        out = self.model(**kwargs, output_hidden_states=output_all, output_attentions=output_all)
         return _named(out, None), embeds
 
     def numpy(self, t) -> np.ndarray:

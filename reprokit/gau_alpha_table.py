@@ -7,10 +7,14 @@ from .tables import Param, linear
 
 BASE_PREFIX = "gau_alpha"
 
-# class name -> has the `gau_alpha.` prefix. Task heads beyond MLM: planned (issue #3).
+# class name -> has the `gau_alpha.` prefix
 ARCHITECTURES = {
     "GAUAlphaModel": False,
     "GAUAlphaForMaskedLM": True,
+    "GAUAlphaForSequenceClassification": True,
+    "GAUAlphaForMultipleChoice": True,
+    "GAUAlphaForTokenClassification": True,
+    "GAUAlphaForQuestionAnswering": True,
 }
 
 
@@ -35,7 +39,18 @@ def gau_alpha_table(cfg, arch: str) -> List[Param]:
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown GAU-alpha class {arch!r}; known: {', '.join(ARCHITECTURES)}")
     table = body_table(cfg, prefix=f"{BASE_PREFIX}." if ARCHITECTURES[arch] else "")
+    h = cfg.hidden_size
     if arch == "GAUAlphaForMaskedLM":  # no bias; tied to the word embeddings, same [vocab, hidden] layout
-        table.append(Param("cls.predictions.decoder.weight", (cfg.vocab_size, cfg.hidden_size),
+        table.append(Param("cls.predictions.decoder.weight", (cfg.vocab_size, h),
                            tied_to=f"{BASE_PREFIX}.embeddings.word_embeddings.weight", head=True))
+    if arch in ("GAUAlphaForSequenceClassification", "GAUAlphaForMultipleChoice"):
+        if getattr(cfg, "summary_use_proj", False):
+            to_labels = getattr(cfg, "summary_proj_to_labels", False) and cfg.num_labels > 0
+            table += linear("sequence_summary.summary", h, cfg.num_labels if to_labels else h, head=True)
+        n = cfg.num_labels if arch == "GAUAlphaForSequenceClassification" else 1
+        table += linear("classifier", h, n, head=True)
+    if arch == "GAUAlphaForTokenClassification":
+        table += linear("classifier", h, cfg.num_labels, head=True)
+    if arch == "GAUAlphaForQuestionAnswering":
+        table += linear("qa_outputs", h, 2, head=True)
     return table

@@ -1,6 +1,8 @@
-"""The Paddle GAU-α equals the kit's torch reference (itself equal to the gau-alpha package): every output and every
-parameter gradient, each normalisation and softmax_plus variant, use_bias on/off, padded rows with a length-1 row,
-HF-init and trained-scale weights; float64 agreement for the logic. Same bars as the Funnel port."""
+"""The Paddle GAU-α equals the kit's torch reference (itself equal to the gau-alpha package): every class, every
+output and parameter gradient, each normalisation and softmax_plus variant, use_bias on/off, padded rows with a
+length-1 row, init-scale and trained-scale weights, 3 AdamW steps; float64 agreement for the logic.
+Bars as for Funnel: forward max abs <= 1e-5 / mean <= 1e-6, gradients <= 1e-5 x max(1, max|grad|), training 1e-5
+relative."""
 import numpy as np
 import paddle
 import pytest
@@ -8,13 +10,13 @@ import torch
 
 import paddlenlp_ext.gau_alpha as P
 import torch_ref.gau_alpha as R
-from parity.funnel import Side, _projections
+from parity.funnel import Side, side_forward_backward, train_steps
 from reprokit.diff import diff_dicts, failures
 from reprokit.gau_alpha_table import ARCHITECTURES, gau_alpha_table
-from reprokit.tables import convert_array
 
 TINY = dict(vocab_size=60, hidden_size=32, intermediate_size=48, num_hidden_layers=2, attention_key_size=16,
-            max_position_embeddings=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+            max_position_embeddings=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+            classifier_dropout=0.0, num_labels=3)
 
 
 def build(arch, kw, dtype="float32", scale=1.0, seed=0):
@@ -40,41 +42,46 @@ def build(arch, kw, dtype="float32", scale=1.0, seed=0):
     return tm, pm
 
 
-def batch(arch, lengths=(9, 4, 1), seed=0):
+def batch(arch, lengths=(9, 4, 1), seed=0, num_labels=3, choices=2):
     rng = np.random.RandomState(seed)
-    L = max(lengths)
-    ids = rng.randint(1, TINY["vocab_size"], size=(len(lengths), L))
-    ids[np.arange(L)[None, :] >= np.asarray(lengths)[:, None]] = 0
-    b = {"input_ids": ids.astype("int64"), "token_type_ids": (np.arange(L)[None, :] >= L // 2).astype("int64")
-         .repeat(len(lengths), 0)}
+    rows = len(lengths) * (choices if arch == "GAUAlphaForMultipleChoice" else 1)
+    lens = np.resize(np.asarray(lengths), rows)
+    L = int(lens.max())
+    ids = rng.randint(1, TINY["vocab_size"], size=(rows, L))
+    ids[np.arange(L)[None, :] >= lens[:, None]] = 0  # pad id 0: the default mask is ids != 0
+    tt = (np.arange(L)[None, :] >= L // 2).astype("int64").repeat(rows, 0)
+    b = {"input_ids": ids.astype("int64"), "token_type_ids": tt}
+    B = len(lengths)
     if arch == "GAUAlphaForMaskedLM":
         b["labels"] = np.where(ids > 0, ids, -100).astype("int64")
+    elif arch == "GAUAlphaForSequenceClassification":
+        b["labels"] = rng.randint(0, num_labels, size=B).astype("int64")
+    elif arch == "GAUAlphaForMultipleChoice":
+        b = {k: v.reshape(B, choices, L) for k, v in b.items()}
+        b["labels"] = rng.randint(0, choices, size=B).astype("int64")
+    elif arch == "GAUAlphaForTokenClassification":
+        b["labels"] = np.where(ids > 0, rng.randint(0, num_labels, size=ids.shape), -100).astype("int64")
+    elif arch == "GAUAlphaForQuestionAnswering":
+        b["start_positions"] = rng.randint(0, L, size=B).astype("int64")
+        b["end_positions"] = np.array([L + 2] + list(rng.randint(0, L, size=B - 1))).astype("int64")
     return b
-
-
-def run(side, b, table, seed=0):
-    kwargs = {k: side.tensor(v) for k, v in b.items()}
-    out = side.model(**kwargs, output_hidden_states=True, output_attentions=True)
-    named = {}
-    for k, v in out.items():
-        if v is None:
-            continue
-        for i, t in (enumerate(v) if isinstance(v, tuple) else [(None, v)]):
-            named[k if i is None else f"{k}.{i}"] = t
-    numpy_named = {k: side.numpy(v) for k, v in named.items()}
-    side.objective(named, _projections(numpy_named, seed)).backward()
-    return numpy_named, side.grads(table)
 
 
 def compare(arch, kw, scale, dtype="float32"):
     tm, pm = build(arch, kw, dtype=dtype, scale=scale)
     table = gau_alpha_table(R.GAUAlphaConfig(**kw), arch)
     b = batch(arch)
-    (ft, gt), (fp, gp) = (run(Side(fw, m, dtype), b, table) for fw, m in (("torch", tm), ("paddle", pm)))
+    (ft, gt), (fp, gp) = (side_forward_backward(Side(fw, m, dtype), b, table) for fw, m in (("torch", tm),
+                                                                                              ("paddle", pm)))
     if dtype == "float64":
         return (diff_dicts(ft, fp, tol_max=1e-10, relative_to_scale=True),
                 diff_dicts(gt, gp, tol_max=1e-10, relative_to_scale=True))
     return diff_dicts(ft, fp, tol_max=1e-5, tol_mean=1e-6), diff_dicts(gt, gp, tol_max=1e-5, relative_to_scale=True)
+
+
+def assert_pass(diffs, context):
+    bad = [(d.name, d.max_abs, d.mean_abs, d.tol_max) for d in failures(diffs)]
+    assert not bad, f"{context}: {bad}"
 
 
 CASES = [dict(normalization=n) for n in ("softmax", "squared_relu")] + \
@@ -83,24 +90,40 @@ CASES = [dict(normalization=n) for n in ("softmax", "squared_relu")] + \
 
 @pytest.mark.parametrize("use_bias", [False, True])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.get("softmax_plus_variant", c["normalization"]))
-@pytest.mark.parametrize("arch", list(ARCHITECTURES))
-def test_paddle_equals_torch_reference(arch, case, use_bias):
+def test_encoder_every_normalisation(case, use_bias):
     kw = dict(TINY, use_bias=use_bias, **case)
-    for scale in (1.0, 10.0):  # HF init (std 0.02) and trained scale (Linear weights x10: std 0.2)
+    for scale in (1.0, 10.0):  # init (std 0.02) and trained scale (Linear weights x10: std 0.2)
+        fwd, bwd = compare("GAUAlphaForMaskedLM", kw, scale)
+        assert_pass(fwd + bwd, f"scale {scale}")
+    fwd64, bwd64 = compare("GAUAlphaForMaskedLM", kw, 10.0, dtype="float64")
+    assert_pass(fwd64 + bwd64, "float64")
+
+
+@pytest.mark.parametrize("arch", list(ARCHITECTURES))
+def test_every_class_forward_backward_and_training(arch):
+    kw = dict(TINY)
+    for scale in (1.0, 10.0):
         fwd, bwd = compare(arch, kw, scale)
-        bad = [(d.name, d.max_abs, d.mean_abs, d.tol_max) for d in failures(fwd + bwd)]
-        assert not bad, f"scale {scale}: {bad}"
+        assert_pass(fwd + bwd, f"{arch} scale {scale}")
+        if arch != "GAUAlphaModel":
+            assert "loss" in {d.name for d in fwd}
     fwd64, bwd64 = compare(arch, kw, 10.0, dtype="float64")
-    assert not failures(fwd64 + bwd64), [(d.name, d.max_abs) for d in failures(fwd64 + bwd64)]
+    assert_pass(fwd64 + bwd64, f"{arch} float64")
+    tm, pm = build(arch, kw, scale=10.0)
+    batches = [batch(arch, seed=s) for s in range(3)]
+    losses, wt, wp = train_steps(tm, pm, batches, lr=1e-5)
+    lt, lp = np.array(losses["torch"]), np.array(losses["paddle"])
+    assert np.all(np.abs(lt - lp) <= 1e-5 * np.maximum(1, np.abs(lt))), (lt, lp)
+    assert_pass(diff_dicts(wt, wp, tol_max=1e-5, relative_to_scale=True), f"{arch} weights after 3 AdamW steps")
 
 
 def test_table_matches_both_frameworks():
     for use_bias in (False, True):
-        kw = dict(TINY, use_bias=use_bias)
+        kw = dict(TINY, use_bias=use_bias, summary_use_proj=use_bias)
         for arch in ARCHITECTURES:
             table = gau_alpha_table(R.GAUAlphaConfig(**kw), arch)
             ts = getattr(R, arch)(R.GAUAlphaConfig(**kw)).state_dict()
-            assert [p.name for p in table] == list(ts)
+            assert [p.name for p in table] == list(ts), arch
             assert {p.name: p.shape for p in table} == {k: tuple(v.shape) for k, v in ts.items()}
             ps = getattr(P, arch)(P.GAUAlphaConfig(**kw)).state_dict()
             assert {p.name: p.paddle_shape for p in table} == {k: tuple(v.shape) for k, v in ps.items()}
@@ -128,5 +151,7 @@ def test_bad_inputs():
         pm(ids, token_type_ids=paddle.full([2, 5], 2, "int64"))
     with pytest.raises(ValueError, match="exceeds max_position_embeddings 32"):
         pm(paddle.to_tensor(np.full((1, 40), 7, "int64")))
+    with pytest.raises(ValueError, match="empty batch"):
+        pm(paddle.to_tensor(np.zeros((0, 5), "int64")))
     with pytest.raises(ValueError, match="softmax_plus_variant 'x' is not supported"):
         P.GAUAlphaConfig(softmax_plus_variant="x")

@@ -9,7 +9,8 @@ import torch_ref.gau_alpha as R
 gau_pkg = pytest.importorskip("gau_alpha.modeling_gau_alpha")  # needs transformers < 4.53 (see requirements)
 
 TINY = dict(vocab_size=60, hidden_size=32, intermediate_size=48, num_hidden_layers=2, attention_key_size=16,
-            max_position_embeddings=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+            max_position_embeddings=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+            classifier_dropout=0.0, summary_type="first")  # the package reads summary_type from the config
 
 
 def batch(lengths=(9, 4, 1), seed=0):
@@ -36,19 +37,39 @@ def pair(arch, **overrides):
     return theirs, ours
 
 
+HEAD_OUTPUTS = {"GAUAlphaModel": ["last_hidden_state"], "GAUAlphaForQuestionAnswering":
+                ["loss", "start_logits", "end_logits"]}
+
+
+def labels_for(arch, ids):
+    rng = np.random.RandomState(3)
+    B, L = ids.shape[0], ids.shape[-1]
+    if arch == "GAUAlphaForMaskedLM":
+        return {"labels": torch.where(ids > 0, ids, torch.full_like(ids, -100))}
+    if arch == "GAUAlphaForSequenceClassification":
+        return {"labels": torch.tensor(rng.randint(0, 2, size=B))}
+    if arch == "GAUAlphaForMultipleChoice":
+        return {"labels": torch.tensor(rng.randint(0, ids.shape[1], size=B))}
+    if arch == "GAUAlphaForTokenClassification":
+        return {"labels": torch.where(ids > 0, torch.tensor(rng.randint(0, 2, size=ids.shape)), -100)}
+    if arch == "GAUAlphaForQuestionAnswering":
+        return {"start_positions": torch.tensor(rng.randint(0, L, size=B)),
+                "end_positions": torch.tensor([L + 2] + list(rng.randint(0, L, size=B - 1)))}
+    return {}
+
+
 @pytest.mark.parametrize("use_bias", [False, True])
 @pytest.mark.parametrize("normalization", list(R.NORMALIZATIONS))
-@pytest.mark.parametrize("arch", ["GAUAlphaModel", "GAUAlphaForMaskedLM"])
+@pytest.mark.parametrize("arch", R.ARCHITECTURES)
 def test_equals_the_package(arch, normalization, use_bias):
     theirs, ours = pair(arch, normalization=normalization, use_bias=use_bias)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     ids, tt = batch()
-    labels = torch.where(ids > 0, ids, torch.full_like(ids, -100)) if arch == "GAUAlphaForMaskedLM" else None
-    kwargs = dict(token_type_ids=tt, output_hidden_states=True, output_attentions=True)
-    if labels is not None:
-        kwargs["labels"] = labels
+    if arch == "GAUAlphaForMultipleChoice":
+        ids, tt = ids.reshape(1, 3, -1), tt.reshape(1, 3, -1)
+    kwargs = dict(token_type_ids=tt, output_hidden_states=True, output_attentions=True, **labels_for(arch, ids))
     out_t, out_o = theirs(ids, **kwargs), ours(ids, **kwargs)
-    names = ["loss", "logits"] if labels is not None else ["last_hidden_state"]
+    names = HEAD_OUTPUTS.get(arch, ["loss", "logits"])
     rng = np.random.RandomState(1)
     total_t, total_o = 0.0, 0.0
     for name in names + ["hidden_states", "attentions"]:

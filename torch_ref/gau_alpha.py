@@ -23,7 +23,8 @@ from reprokit.rope import rope_tables
 INF = 1e4
 SOFTMAX_PLUS_VARIANTS = ("gau-alpha-0.0.3", "bert4keras-0.11.4", "bert4keras-0.11.5")
 NORMALIZATIONS = ("softmax", "squared_relu", "softmax_plus")
-_ACT = {"swish": F.silu, "silu": F.silu, "gelu": F.gelu, "relu": F.relu}
+SUMMARY_TYPES = ("first", "last", "mean")
+_ACT = {"swish": F.silu, "silu": F.silu, "gelu": F.gelu, "relu": F.relu, "tanh": torch.tanh}
 
 
 @dataclass
@@ -47,6 +48,16 @@ class GAUAlphaConfig:
     softmax_plus_variant: str = "gau-alpha-0.0.3"
     attention_scale: bool = True
     num_labels: int = 2
+    problem_type: str = None
+    # SequenceSummary of the classification / multiple-choice heads. The package leaves these to transformers'
+    # defaults, which take the LAST position (a pad token in a padded batch); GAU-alpha's recipe reads the CLS token,
+    # so "first" is the default here. A config.json that names them is followed.
+    summary_type: str = "first"
+    summary_use_proj: bool = False
+    summary_proj_to_labels: bool = False
+    summary_activation: str = None
+    summary_first_dropout: float = 0.0
+    summary_last_dropout: float = 0.0
     extra: dict = field(default_factory=dict)  # keys of a config.json this class does not use, kept for saving
 
     def __post_init__(self):
@@ -57,6 +68,8 @@ class GAUAlphaConfig:
                              f"use one of {SOFTMAX_PLUS_VARIANTS}")
         if self.hidden_act not in _ACT:
             raise ValueError(f"hidden_act {self.hidden_act!r} is not supported; use one of {sorted(_ACT)}")
+        if self.summary_type not in SUMMARY_TYPES:
+            raise ValueError(f"summary_type {self.summary_type!r} is not supported; use one of {SUMMARY_TYPES}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "GAUAlphaConfig":
@@ -273,8 +286,133 @@ class GAUAlphaForMaskedLM(GAUAlphaPreTrainedModel):
                 "attentions": outputs["attentions"]}
 
 
+class SequenceSummary(nn.Module):
+    """transformers' SequenceSummary for the summary types GAU-alpha uses (first / last / mean)."""
+
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__()
+        self.summary_type = config.summary_type
+        if config.summary_use_proj:
+            n = config.num_labels if config.summary_proj_to_labels and config.num_labels > 0 else config.hidden_size
+            self.summary = nn.Linear(config.hidden_size, n)
+        else:
+            self.summary = nn.Identity()
+        self.activation = _ACT[config.summary_activation] if config.summary_activation else (lambda x: x)
+        self.first_dropout = nn.Dropout(config.summary_first_dropout)
+        self.last_dropout = nn.Dropout(config.summary_last_dropout)
+
+    def forward(self, hidden_states):
+        if self.summary_type == "last":
+            output = hidden_states[:, -1]
+        elif self.summary_type == "first":
+            output = hidden_states[:, 0]
+        else:
+            output = hidden_states.mean(dim=1)
+        output = self.first_dropout(output)
+        output = self.summary(output)
+        output = self.activation(output)
+        return self.last_dropout(output)
+
+
+def _with_outputs(outputs, **heads):
+    return {**heads, "hidden_states": outputs["hidden_states"], "attentions": outputs["attentions"]}
+
+
+class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.gau_alpha = GAUAlphaModel(config)
+        self.sequence_summary = SequenceSummary(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
+                output_hidden_states=False):
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
+        logits = self.classifier(self.sequence_summary(outputs["last_hidden_state"]))
+        loss = None
+        if labels is not None:
+            if self.config.problem_type is None:
+                if self.num_labels == 1:
+                    self.config.problem_type = "regression"
+                elif labels.dtype in (torch.long, torch.int):
+                    self.config.problem_type = "single_label_classification"
+                else:
+                    self.config.problem_type = "multi_label_classification"
+            if self.config.problem_type == "regression":
+                loss = F.mse_loss(logits.squeeze(), labels.squeeze()) if self.num_labels == 1 else \
+                    F.mse_loss(logits, labels)
+            elif self.config.problem_type == "single_label_classification":
+                loss = F.cross_entropy(logits.reshape(-1, self.num_labels), labels.reshape(-1))
+            else:
+                loss = F.binary_cross_entropy_with_logits(logits, labels)
+        return _with_outputs(outputs, loss=loss, logits=logits)
+
+
+class GAUAlphaForMultipleChoice(GAUAlphaPreTrainedModel):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__(config)
+        self.gau_alpha = GAUAlphaModel(config)
+        self.sequence_summary = SequenceSummary(config)
+        self.classifier = nn.Linear(config.hidden_size, 1)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
+                output_hidden_states=False):
+        num_choices = input_ids.shape[1]
+        flat = [t.reshape(-1, t.shape[-1]) if t is not None else None for t in (input_ids, attention_mask,
+                                                                                 token_type_ids)]
+        outputs = self.gau_alpha(*flat, output_attentions, output_hidden_states)
+        logits = self.classifier(self.sequence_summary(outputs["last_hidden_state"])).reshape(-1, num_choices)
+        loss = F.cross_entropy(logits, labels) if labels is not None else None
+        return _with_outputs(outputs, loss=loss, logits=logits)
+
+
+class GAUAlphaForTokenClassification(GAUAlphaPreTrainedModel):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.gau_alpha = GAUAlphaModel(config)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
+                output_hidden_states=False):
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
+        logits = self.classifier(self.dropout(outputs["last_hidden_state"]))
+        loss = F.cross_entropy(logits.reshape(-1, self.num_labels), labels.reshape(-1)) if labels is not None \
+            else None
+        return _with_outputs(outputs, loss=loss, logits=logits)
+
+
+class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__(config)
+        self.gau_alpha = GAUAlphaModel(config)
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, start_positions=None,
+                end_positions=None, output_attentions=False, output_hidden_states=False):
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
+        start_logits, end_logits = self.qa_outputs(outputs["last_hidden_state"]).split(1, dim=-1)
+        start_logits, end_logits = start_logits.squeeze(-1), end_logits.squeeze(-1)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            ignored_index = start_logits.size(1)  # positions outside the input are clamped to it and ignored
+            start_positions = start_positions.reshape(-1).clamp(0, ignored_index)
+            end_positions = end_positions.reshape(-1).clamp(0, ignored_index)
+            loss = (F.cross_entropy(start_logits, start_positions, ignore_index=ignored_index)
+                    + F.cross_entropy(end_logits, end_positions, ignore_index=ignored_index)) / 2
+        return _with_outputs(outputs, loss=loss, start_logits=start_logits, end_logits=end_logits)
+
+
 def load_config(directory) -> GAUAlphaConfig:
     return GAUAlphaConfig.from_json_file(Path(directory) / "config.json")
 
 
-__all__ = ["GAUAlphaConfig", "GAUAlphaModel", "GAUAlphaForMaskedLM", "SOFTMAX_PLUS_VARIANTS", "load_config"]
+ARCHITECTURES = ["GAUAlphaModel", "GAUAlphaForMaskedLM", "GAUAlphaForSequenceClassification",
+                 "GAUAlphaForMultipleChoice", "GAUAlphaForTokenClassification", "GAUAlphaForQuestionAnswering"]
+__all__ = ["GAUAlphaConfig", "SOFTMAX_PLUS_VARIANTS", "load_config", *ARCHITECTURES]

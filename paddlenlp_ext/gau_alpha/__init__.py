@@ -1,2 +1,10 @@
 from .configuration import GAUAlphaConfig
-from .modeling import GAUAlphaForMaskedLM, GAUAlphaModel
+from .modeling import (
+    ALL_CLASSES,
+    GAUAlphaForMaskedLM,
+    GAUAlphaForMultipleChoice,
+    GAUAlphaForQuestionAnswering,
+    GAUAlphaForSequenceClassification,
+    GAUAlphaForTokenClassification,
+    GAUAlphaModel,
+)

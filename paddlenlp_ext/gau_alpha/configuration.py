@@ -6,6 +6,7 @@ from paddlenlp.transformers.configuration_utils import PretrainedConfig
 
 NORMALIZATIONS = ("softmax", "squared_relu", "softmax_plus")
 SOFTMAX_PLUS_VARIANTS = ("gau-alpha-0.0.3", "bert4keras-0.11.4", "bert4keras-0.11.5")
+SUMMARY_TYPES = ("first", "last", "mean")
 
 
 class GAUAlphaConfig(PretrainedConfig):
@@ -15,7 +16,9 @@ class GAUAlphaConfig(PretrainedConfig):
                  max_position_embeddings=512, type_vocab_size=2, initializer_range=0.02, attention_key_size=128,
                  layer_norm_eps=1e-12, pad_token_id=0, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
                  hidden_act="swish", classifier_dropout=0.1, use_bias=False, normalization="softmax_plus",
-                 softmax_plus_variant="gau-alpha-0.0.3", attention_scale=True, **kwargs):
+                 softmax_plus_variant="gau-alpha-0.0.3", attention_scale=True, summary_type="first",
+                 summary_use_proj=False, summary_proj_to_labels=False, summary_activation=None,
+                 summary_first_dropout=0.0, summary_last_dropout=0.0, **kwargs):
         kwargs.setdefault("return_dict", True)
         super().__init__(pad_token_id=pad_token_id, **kwargs)
         if normalization not in NORMALIZATIONS:
@@ -40,3 +43,12 @@ class GAUAlphaConfig(PretrainedConfig):
         self.normalization = normalization
         self.softmax_plus_variant = softmax_plus_variant
         self.attention_scale = attention_scale
+        if summary_type not in SUMMARY_TYPES:
+            raise ValueError(f"summary_type {summary_type!r} is not supported; use one of {SUMMARY_TYPES}")
+        # see torch_ref/gau_alpha.py: "first" (the CLS token) by default, where transformers would take the last
+        self.summary_type = summary_type
+        self.summary_use_proj = summary_use_proj
+        self.summary_proj_to_labels = summary_proj_to_labels
+        self.summary_activation = summary_activation
+        self.summary_first_dropout = summary_first_dropout
+        self.summary_last_dropout = summary_last_dropout

@@ -1,5 +1,5 @@
 """GAU-α in Paddle, mirroring torch_ref/gau_alpha.py class by class: a diff between the two shows API changes only
-(plus torch's Embedding(padding_idx) gradient rule, written out, and input checks). Task heads: planned (issue #3).
+(plus torch's Embedding(padding_idx) gradient rule, written out, and input checks).
 
 Unlike PaddleNLP 2.8.1's GAULayer, which indexes `gau_output[0]` on a tensor (batch item 0 for the whole batch),
 the layer output here is per batch item.
@@ -182,6 +182,13 @@ class GAUAlphaPreTrainedModel(TablePretrainedModel):
                 layer.bias.set_value(paddle.zeros_like(layer.bias))
 
 
+    def post_init_heads(self):
+        """Initialise the head's layers; the body was initialised (pad row included) by GAUAlphaModel."""
+        for name, layer in self.named_sublayers():
+            if not name.startswith(self.base_model_prefix):
+                self._init_weights(layer)
+
+
 class GAUAlphaModel(GAUAlphaPreTrainedModel):
     def __init__(self, config: GAUAlphaConfig) -> None:
         super().__init__(config)
@@ -243,3 +250,131 @@ class GAUAlphaForMaskedLM(GAUAlphaPreTrainedModel):
             loss = cross_entropy(logits.reshape([-1, self.config.vocab_size]), labels.reshape([-1]))
         return {"loss": loss, "logits": logits, "hidden_states": outputs["hidden_states"],
                 "attentions": outputs["attentions"]}
+
+
+class SequenceSummary(nn.Layer):
+    """transformers' SequenceSummary for the summary types GAU-alpha uses (first / last / mean)."""
+
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__()
+        self.summary_type = config.summary_type
+        if config.summary_use_proj:
+            n = config.num_labels if config.summary_proj_to_labels and config.num_labels > 0 else config.hidden_size
+            self.summary = Linear(config.hidden_size, n)
+        else:
+            self.summary = nn.Identity()
+        self.activation = ACT2FN(config.summary_activation) if config.summary_activation else (lambda x: x)
+        self.first_dropout = nn.Dropout(config.summary_first_dropout)
+        self.last_dropout = nn.Dropout(config.summary_last_dropout)
+
+    def forward(self, hidden_states):
+        if self.summary_type == "last":
+            output = hidden_states[:, -1]
+        elif self.summary_type == "first":
+            output = hidden_states[:, 0]
+        else:
+            output = hidden_states.mean(axis=1)
+        output = self.first_dropout(output)
+        output = self.summary(output)
+        output = self.activation(output)
+        return self.last_dropout(output)
+
+
+def _with_outputs(outputs, **heads):
+    return {**heads, "hidden_states": outputs["hidden_states"], "attentions": outputs["attentions"]}
+
+
+class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.gau_alpha = GAUAlphaModel(config)
+        self.sequence_summary = SequenceSummary(config)
+        self.classifier = Linear(config.hidden_size, config.num_labels)
+        self.post_init_heads()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
+                output_hidden_states=False):
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
+        logits = self.classifier(self.sequence_summary(outputs["last_hidden_state"]))
+        loss = None
+        if labels is not None:
+            if self.config.problem_type is None:
+                if self.num_labels == 1:
+                    self.config.problem_type = "regression"
+                elif labels.dtype in (paddle.int64, paddle.int32):
+                    self.config.problem_type = "single_label_classification"
+                else:
+                    self.config.problem_type = "multi_label_classification"
+            if self.config.problem_type == "regression":
+                loss = F.mse_loss(logits.squeeze(), labels.squeeze()) if self.num_labels == 1 else \
+                    F.mse_loss(logits, labels)
+            elif self.config.problem_type == "single_label_classification":
+                loss = cross_entropy(logits.reshape([-1, self.num_labels]), labels.reshape([-1]))
+            else:
+                loss = F.binary_cross_entropy_with_logits(logits, labels)
+        return _with_outputs(outputs, loss=loss, logits=logits)
+
+
+class GAUAlphaForMultipleChoice(GAUAlphaPreTrainedModel):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__(config)
+        self.gau_alpha = GAUAlphaModel(config)
+        self.sequence_summary = SequenceSummary(config)
+        self.classifier = Linear(config.hidden_size, 1)
+        self.post_init_heads()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
+                output_hidden_states=False):
+        num_choices = input_ids.shape[1]
+        flat = [t.reshape([-1, t.shape[-1]]) if t is not None else None for t in (input_ids, attention_mask,
+                                                                                   token_type_ids)]
+        outputs = self.gau_alpha(*flat, output_attentions, output_hidden_states)
+        logits = self.classifier(self.sequence_summary(outputs["last_hidden_state"])).reshape([-1, num_choices])
+        loss = cross_entropy(logits, labels) if labels is not None else None
+        return _with_outputs(outputs, loss=loss, logits=logits)
+
+
+class GAUAlphaForTokenClassification(GAUAlphaPreTrainedModel):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.gau_alpha = GAUAlphaModel(config)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.classifier = Linear(config.hidden_size, config.num_labels)
+        self.post_init_heads()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
+                output_hidden_states=False):
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
+        logits = self.classifier(self.dropout(outputs["last_hidden_state"]))
+        loss = cross_entropy(logits.reshape([-1, self.num_labels]), labels.reshape([-1])) if labels is not None \
+            else None
+        return _with_outputs(outputs, loss=loss, logits=logits)
+
+
+class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
+    def __init__(self, config: GAUAlphaConfig) -> None:
+        super().__init__(config)
+        self.gau_alpha = GAUAlphaModel(config)
+        self.qa_outputs = Linear(config.hidden_size, 2)
+        self.post_init_heads()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, start_positions=None,
+                end_positions=None, output_attentions=False, output_hidden_states=False):
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
+        start_logits, end_logits = paddle.split(self.qa_outputs(outputs["last_hidden_state"]), 2, axis=-1)
+        start_logits, end_logits = start_logits.squeeze(-1), end_logits.squeeze(-1)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            ignored_index = start_logits.shape[1]  # positions outside the input are clamped to it and ignored
+            start_positions = start_positions.reshape([-1]).clip(0, ignored_index)
+            end_positions = end_positions.reshape([-1]).clip(0, ignored_index)
+            loss = (cross_entropy(start_logits, start_positions, ignore_index=ignored_index)
+                    + cross_entropy(end_logits, end_positions, ignore_index=ignored_index)) / 2
+        return _with_outputs(outputs, loss=loss, start_logits=start_logits, end_logits=end_logits)
+
+
+ALL_CLASSES = [GAUAlphaModel, GAUAlphaForMaskedLM, GAUAlphaForSequenceClassification, GAUAlphaForMultipleChoice,
+               GAUAlphaForTokenClassification, GAUAlphaForQuestionAnswering]
+assert [c.__name__ for c in ALL_CLASSES] == list(ARCHITECTURES)
