@@ -3,5 +3,6 @@ Import it before paddle to get the CPU settings of _cpu.py (MKL on AMD, OpenMP t
 from . import _cpu  # noqa: F401  (must run before paddle is imported)
 from .auto import register_auto
 from .funnel import *  # noqa: F401,F403
+from .gau_alpha import *  # noqa: F401,F403
 
 register_auto()

@@ -21,12 +21,15 @@ _TASKS = {
     "AutoModelForQuestionAnswering": "ForQuestionAnswering",
 }
 # model_type -> (module, class-name stem)
-REGISTRY = {"funnel": ("paddlenlp_ext.funnel", "Funnel")}
+REGISTRY = {"funnel": ("paddlenlp_ext.funnel", "Funnel"), "gau_alpha": ("paddlenlp_ext.gau_alpha", "GAUAlpha")}
 
 
 def resolve(model_type: str, task_suffix: str):
     module, stem = REGISTRY[model_type]
-    return getattr(importlib.import_module(module), stem + task_suffix)
+    cls = getattr(importlib.import_module(module), stem + task_suffix, None)
+    if cls is None:
+        raise ValueError(f"model_type {model_type!r} has no {stem + task_suffix} class in this kit")
+    return cls
 
 
 def register_auto() -> None:

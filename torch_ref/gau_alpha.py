@@ -231,6 +231,20 @@ class GAUAlphaPreTrainedModel(nn.Module):
         super().__init__()
         self.config = config
 
+    def save_pretrained(self, directory) -> Path:
+        """A HF-style directory: config.json + model.safetensors (tied decoder stored once), written atomically."""
+        from safetensors.torch import save_file
+
+        from reprokit.checkpoint import write_directory, write_json
+        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()
+                 if k != "cls.predictions.decoder.weight"}
+
+        def write(tmp: Path):
+            write_json(tmp / "config.json", {**self.config.to_dict(), "architectures": [type(self).__name__]})
+            save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+
+        return write_directory(directory, write, manifest_extra={"layout": "torch", "class": type(self).__name__})
+
     def post_init(self):
         for module in self.modules():
             if isinstance(module, nn.Linear):

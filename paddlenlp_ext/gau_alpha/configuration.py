@@ -14,11 +14,16 @@ class GAUAlphaConfig(PretrainedConfig):
 
     def __init__(self, vocab_size=12000, hidden_size=768, intermediate_size=1536, num_hidden_layers=24,
                  max_position_embeddings=512, type_vocab_size=2, initializer_range=0.02, attention_key_size=128,
-                 layer_norm_eps=1e-12, pad_token_id=0, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
-                 hidden_act="swish", classifier_dropout=0.1, use_bias=False, normalization="softmax_plus",
+                 layer_norm_eps=None, pad_token_id=0, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+                 hidden_act=None, classifier_dropout=0.1, use_bias=False, normalization="softmax_plus",
                  softmax_plus_variant="gau-alpha-0.0.3", attention_scale=True, summary_type="first",
                  summary_use_proj=False, summary_proj_to_labels=False, summary_activation=None,
                  summary_first_dropout=0.0, summary_last_dropout=0.0, **kwargs):
+        # PaddleNLP's GAU-alpha config names two of these differently: read either, write both (save_pretrained)
+        layer_norm_eps = kwargs.pop("norm_eps", 1e-12) if layer_norm_eps is None else layer_norm_eps
+        hidden_act = kwargs.pop("activation", "swish") if hidden_act is None else hidden_act
+        kwargs.pop("norm_eps", None)
+        kwargs.pop("activation", None)
         kwargs.setdefault("return_dict", True)
         super().__init__(pad_token_id=pad_token_id, **kwargs)
         if normalization not in NORMALIZATIONS:
@@ -52,3 +57,8 @@ class GAUAlphaConfig(PretrainedConfig):
         self.summary_activation = summary_activation
         self.summary_first_dropout = summary_first_dropout
         self.summary_last_dropout = summary_last_dropout
+
+    def to_dict(self):
+        out = super().to_dict()
+        out["norm_eps"], out["activation"] = self.layer_norm_eps, self.hidden_act  # PaddleNLP's names
+        return out
