@@ -6,13 +6,9 @@ same weights, same batch, timed round-robin in one run. Prints the ratios to tor
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -24,6 +20,7 @@ import torch  # noqa: E402
 
 import paddlenlp_ext.funnel as P  # noqa: E402
 import torch_ref.funnel as T  # noqa: E402
+from bench.common import time_round_robin, write_report  # noqa: E402
 from parity import funnel as H  # noqa: E402
 
 
@@ -62,37 +59,13 @@ def main(argv=None):
         theirs.train()
         runners["paddle (PaddleNLP 2.8.1)"] = lambda: _paddle_step(theirs, ids, mask, tt, return_dict=True)
 
-    times = {name: [] for name in runners}
-    for _ in range(args.warmup):
-        for run in runners.values():
-            run()
-    for _ in range(args.repeats):  # round-robin, so machine drift hits every row alike
-        for name, run in runners.items():
-            t0 = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - t0)
-
-    base = statistics.median(times["torch (transformers)"])
-    rows = [{"implementation": name, "median_s": statistics.median(ts), "min_s": min(ts),
-             "ratio_to_torch": statistics.median(ts) / base, "times_s": ts} for name, ts in times.items()]
-    meta = {"command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
-            "config": args.config, "arch": arch, "batch": args.batch, "seq": args.seq, "repeats": args.repeats,
-            "threads": args.threads, "paddle_cpu_env": paddlenlp_ext._cpu.APPLIED, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "torch": torch.__version__, "paddle": paddle.__version__, "work": "forward + backward (train mode, "
-            "dropout 0), loss = sum of last hidden state"}
-    report = {"meta": meta, "rows": rows}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"funnel_cpu_{args.config}_b{args.batch}x{args.seq}"
-    (out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    md = [f"# Funnel {args.config} forward+backward on CPU, batch {args.batch} x {args.seq}", "",
-          f"`{meta['command']}`  ", f"{meta['cores']} cores, torch {meta['torch']}, paddle {meta['paddle']}, "
-          f"median of {args.repeats} (round-robin, {args.warmup} warm-up); paddle env set by the kit: "
-          f"{meta['paddle_cpu_env'] or 'none'}", "",
-          "| implementation | median s | ratio to torch |", "|---|---|---|"]
-    md += [f"| {r['implementation']} | {r['median_s']:.3f} | {r['ratio_to_torch']:.2f} |" for r in rows]
-    (out / f"{stem}.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
+    times = time_round_robin(runners, args.repeats, args.warmup)
+    meta = {"config": args.config, "arch": arch, "batch": args.batch, "seq": args.seq, "repeats": args.repeats,
+            "warmup": args.warmup, "threads": args.threads, "paddle_cpu_env": paddlenlp_ext._cpu.APPLIED,
+            "work": "forward + backward (train mode, dropout 0), loss = sum of last hidden state"}
+    print(write_report(f"Funnel {args.config} forward+backward on CPU, batch {args.batch} x {args.seq}",
+                       f"funnel_cpu_{args.config}_b{args.batch}x{args.seq}", args.out, times,
+                       "torch (transformers)", meta))
 
 
 def _torch_step(model, ids, mask, tt):
