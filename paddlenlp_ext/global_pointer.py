@@ -1,0 +1,87 @@
+"""GlobalPointer and EfficientGlobalPointer span heads (Paddle), with the multilabel categorical cross-entropy.
+Mirrors torch_ref/global_pointer.py line by line. They take any encoder's hidden states [B, L, H] and an attention
+mask [B, L], so they sit on GAU-α, Funnel, or a PaddleNLP BERT alike.
+"""
+from __future__ import annotations
+
+import paddle
+import paddle.nn as nn
+
+from reprokit.rope import interleaved_rope_tables
+
+from .layers import Linear
+
+NEG = -1e12  # masked logits (older code subtracted 1e12; -inf would make 0 * inf in fp32 gradients possible)
+
+
+def apply_rope(x, sin, cos):
+    """Interleaved RoPE on the last axis: pairs (x[2i], x[2i+1]) rotated by position * 10000^(-2i/d)."""
+    x2 = paddle.stack([-x[..., 1::2], x[..., 0::2]], axis=-1).reshape(x.shape)
+    return x * cos + x2 * sin
+
+
+def mask_logits(logits, attention_mask, tril: bool = True):
+    """logits [B, heads, L, L]: padded rows and columns, and (tril) the strict lower triangle i > j, get NEG."""
+    L = logits.shape[-1]
+    m = attention_mask.astype("bool")
+    keep = paddle.logical_and(m[:, None, :, None], m[:, None, None, :])
+    if tril:
+        keep = paddle.logical_and(keep, paddle.triu(paddle.ones([L, L], dtype="int32")).astype("bool"))
+    return paddle.where(keep, logits, paddle.full_like(logits, NEG))
+
+
+class GlobalPointer(nn.Layer):
+    def __init__(self, hidden_size: int, heads: int, head_size: int = 64, rope: bool = True, max_len: int = 512):
+        super().__init__()
+        self.heads, self.head_size, self.rope = heads, head_size, rope
+        self.dense = Linear(hidden_size, heads * head_size * 2)
+        sin, cos = interleaved_rope_tables(max_len, head_size)
+        self.register_buffer("sin", paddle.to_tensor(sin), persistable=False)
+        self.register_buffer("cos", paddle.to_tensor(cos), persistable=False)
+
+    def forward(self, hidden_states, attention_mask):
+        B, L, _ = hidden_states.shape
+        x = self.dense(hidden_states).reshape([B, L, self.heads, 2 * self.head_size])  # per head [q | k]
+        qw, kw = x[..., :self.head_size], x[..., self.head_size:]
+        if self.rope:
+            sin, cos = self.sin[:L, None, :].astype(x.dtype), self.cos[:L, None, :].astype(x.dtype)
+            qw, kw = apply_rope(qw, sin, cos), apply_rope(kw, sin, cos)
+        logits = paddle.einsum("bmhd,bnhd->bhmn", qw, kw) / self.head_size**0.5
+        return mask_logits(logits, attention_mask)
+
+
+class EfficientGlobalPointer(nn.Layer):
+    def __init__(self, hidden_size: int, heads: int, head_size: int = 64, rope: bool = True, max_len: int = 512):
+        super().__init__()
+        self.heads, self.head_size, self.rope = heads, head_size, rope
+        self.p_dense = Linear(hidden_size, head_size * 2)
+        self.q_dense = Linear(head_size * 2, heads * 2)
+        sin, cos = interleaved_rope_tables(max_len, head_size)
+        self.register_buffer("sin", paddle.to_tensor(sin), persistable=False)
+        self.register_buffer("cos", paddle.to_tensor(cos), persistable=False)
+
+    def forward(self, hidden_states, attention_mask):
+        L = hidden_states.shape[1]
+        x = self.p_dense(hidden_states)  # [B, L, 2*hs]
+        qw, kw = x[..., 0::2], x[..., 1::2]
+        if self.rope:
+            sin, cos = self.sin[:L].astype(x.dtype), self.cos[:L].astype(x.dtype)
+            qw, kw = apply_rope(qw, sin, cos), apply_rope(kw, sin, cos)
+        logits = paddle.matmul(qw, kw.transpose([0, 2, 1])) / self.head_size**0.5  # [B, L, L]
+        bias = self.q_dense(x).transpose([0, 2, 1]) / 2  # [B, 2*heads, L], from the pre-RoPE x
+        logits = logits[:, None] + bias[:, 0::2, None] + bias[:, 1::2, :, None]  # [B, heads, L, L]
+        return mask_logits(logits, attention_mask)
+
+
+def multilabel_categorical_crossentropy(logits, labels):
+    """log(1 + sum_neg e^s) + log(1 + sum_pos e^-s) per (batch, head) over the L*L grid, then the mean."""
+    B, H = logits.shape[:2]
+    s = logits.reshape([B * H, -1])
+    y = labels.reshape([B * H, -1]).astype(s.dtype)
+    s = (1 - 2 * y) * s
+    neg = s - y * 1e12
+    pos = s - (1 - y) * 1e12
+    zeros = paddle.zeros_like(s[..., :1])
+    neg_loss = paddle.logsumexp(paddle.concat([neg, zeros], axis=-1), axis=-1)
+    pos_loss = paddle.logsumexp(paddle.concat([pos, zeros], axis=-1), axis=-1)
+    return (neg_loss + pos_loss).mean()

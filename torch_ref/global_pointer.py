@@ -1,0 +1,84 @@
+"""GlobalPointer and EfficientGlobalPointer span heads (PyTorch), with the multilabel categorical cross-entropy.
+Mirrored line by line in paddlenlp_ext/global_pointer.py. They take any encoder's hidden states [B, L, H] and an
+attention mask [B, L], so they sit on GAU-α, Funnel, or a BERT from transformers alike.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from reprokit.rope import interleaved_rope_tables
+
+NEG = -1e12  # masked logits (older code subtracted 1e12; -inf would make 0 * inf in fp32 gradients possible)
+
+
+def apply_rope(x, sin, cos):
+    """Interleaved RoPE on the last axis: pairs (x[2i], x[2i+1]) rotated by position * 10000^(-2i/d)."""
+    x2 = torch.stack([-x[..., 1::2], x[..., 0::2]], dim=-1).reshape(x.shape)
+    return x * cos + x2 * sin
+
+
+def mask_logits(logits, attention_mask, tril: bool = True):
+    """logits [B, heads, L, L]: padded rows and columns, and (tril) the strict lower triangle i > j, get NEG."""
+    L = logits.shape[-1]
+    keep = attention_mask[:, None, :, None].bool() & attention_mask[:, None, None, :].bool()
+    if tril:
+        keep = keep & torch.ones(L, L, dtype=torch.bool, device=logits.device).triu()
+    return torch.where(keep, logits, torch.full_like(logits, NEG))
+
+
+class GlobalPointer(nn.Module):
+    def __init__(self, hidden_size: int, heads: int, head_size: int = 64, rope: bool = True, max_len: int = 512):
+        super().__init__()
+        self.heads, self.head_size, self.rope = heads, head_size, rope
+        self.dense = nn.Linear(hidden_size, heads * head_size * 2)
+        sin, cos = interleaved_rope_tables(max_len, head_size)
+        self.register_buffer("sin", torch.from_numpy(sin), persistent=False)
+        self.register_buffer("cos", torch.from_numpy(cos), persistent=False)
+
+    def forward(self, hidden_states, attention_mask):
+        B, L, _ = hidden_states.shape
+        x = self.dense(hidden_states).reshape(B, L, self.heads, 2 * self.head_size)  # per head [q | k]
+        qw, kw = x[..., :self.head_size], x[..., self.head_size:]
+        if self.rope:
+            sin, cos = self.sin[:L, None, :].to(x.dtype), self.cos[:L, None, :].to(x.dtype)
+            qw, kw = apply_rope(qw, sin, cos), apply_rope(kw, sin, cos)
+        logits = torch.einsum("bmhd,bnhd->bhmn", qw, kw) / self.head_size**0.5
+        return mask_logits(logits, attention_mask)
+
+
+class EfficientGlobalPointer(nn.Module):
+    def __init__(self, hidden_size: int, heads: int, head_size: int = 64, rope: bool = True, max_len: int = 512):
+        super().__init__()
+        self.heads, self.head_size, self.rope = heads, head_size, rope
+        self.p_dense = nn.Linear(hidden_size, head_size * 2)
+        self.q_dense = nn.Linear(head_size * 2, heads * 2)
+        sin, cos = interleaved_rope_tables(max_len, head_size)
+        self.register_buffer("sin", torch.from_numpy(sin), persistent=False)
+        self.register_buffer("cos", torch.from_numpy(cos), persistent=False)
+
+    def forward(self, hidden_states, attention_mask):
+        L = hidden_states.shape[1]
+        x = self.p_dense(hidden_states)  # [B, L, 2*hs]
+        qw, kw = x[..., 0::2], x[..., 1::2]
+        if self.rope:
+            sin, cos = self.sin[:L].to(x.dtype), self.cos[:L].to(x.dtype)
+            qw, kw = apply_rope(qw, sin, cos), apply_rope(kw, sin, cos)
+        logits = torch.matmul(qw, kw.transpose(1, 2)) / self.head_size**0.5  # [B, L, L]
+        bias = self.q_dense(x).transpose(1, 2) / 2  # [B, 2*heads, L], from the pre-RoPE x
+        logits = logits[:, None] + bias[:, 0::2, None] + bias[:, 1::2, :, None]  # [B, heads, L, L]
+        return mask_logits(logits, attention_mask)
+
+
+def multilabel_categorical_crossentropy(logits, labels):
+    """log(1 + sum_neg e^s) + log(1 + sum_pos e^-s) per (batch, head) over the L*L grid, then the mean."""
+    B, H = logits.shape[:2]
+    s = logits.reshape(B * H, -1)
+    y = labels.reshape(B * H, -1).to(s.dtype)
+    s = (1 - 2 * y) * s
+    neg = s - y * 1e12
+    pos = s - (1 - y) * 1e12
+    zeros = torch.zeros_like(s[..., :1])
+    neg_loss = torch.logsumexp(torch.cat([neg, zeros], dim=-1), dim=-1)
+    pos_loss = torch.logsumexp(torch.cat([pos, zeros], dim=-1), dim=-1)
+    return (neg_loss + pos_loss).mean()
