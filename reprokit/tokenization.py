@@ -1,0 +1,62 @@
+"""The GAU-α tokenizer: BERT-style WordPiece over the Chinese character vocabulary (vocab.txt) shipped with the
+checkpoint, framework-neutral (HF `tokenizers`, no torch or paddle). Pairs get token types 0/1 (segments) or all 0
+(the GAU-α fine-tuning recipe), chosen by `pair_token_types`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from .errors import KitError
+
+SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+class GAUAlphaTokenizer:
+    def __init__(self, vocab_file, do_lower_case: bool = True, pair_token_types: str = "segments"):
+        from tokenizers import BertWordPieceTokenizer
+        path = Path(vocab_file)
+        if not path.is_file():
+            raise KitError(f"{path}: vocabulary file not found")
+        if pair_token_types not in ("segments", "zeros"):
+            raise ValueError(f"pair_token_types {pair_token_types!r}: use 'segments' (0/1) or 'zeros'")
+        vocab = path.read_text(encoding="utf-8").splitlines()
+        missing = [t for t in SPECIAL if t not in vocab]
+        if missing:
+            raise KitError(f"{path}: special tokens missing from the vocabulary: {', '.join(missing)}")
+        self.vocab = {t: i for i, t in enumerate(vocab)}
+        self.ids_to_tokens = vocab
+        self.pair_token_types = pair_token_types
+        self._tok = BertWordPieceTokenizer(str(path), lowercase=do_lower_case, handle_chinese_chars=True,
+                                           strip_accents=do_lower_case, clean_text=True)
+        for name in ("pad", "unk", "cls", "sep", "mask"):
+            setattr(self, f"{name}_token_id", self.vocab[f"[{name.upper()}]"])
+
+    @classmethod
+    def from_pretrained(cls, directory, **kwargs) -> "GAUAlphaTokenizer":
+        return cls(Path(directory) / "vocab.txt", **kwargs)
+
+    def tokenize(self, text: str) -> List[str]:
+        return self._tok.encode(text, add_special_tokens=False).tokens
+
+    def __call__(self, text: str, text_pair: Optional[str] = None, max_length: int = 512) -> Dict[str, List[int]]:
+        """[CLS] a [SEP] (b [SEP]); the longer side is truncated first to fit max_length."""
+        a = self._tok.encode(text, add_special_tokens=False).ids
+        b = self._tok.encode(text_pair, add_special_tokens=False).ids if text_pair is not None else None
+        budget = max_length - (3 if b is not None else 2)
+        if budget < 0:
+            raise ValueError(f"max_length {max_length} leaves no room for the special tokens")
+        while len(a) + (len(b) if b else 0) > budget:
+            if b and len(b) >= len(a):
+                b.pop()
+            else:
+                a.pop()
+        ids = [self.cls_token_id] + a + [self.sep_token_id]
+        types = [0] * len(ids)
+        if b is not None:
+            ids += b + [self.sep_token_id]
+            types += [1 if self.pair_token_types == "segments" else 0] * (len(b) + 1)
+        return {"input_ids": ids, "token_type_ids": types, "attention_mask": [1] * len(ids)}
+
+    def convert_ids_to_tokens(self, ids) -> List[str]:
+        return [self.ids_to_tokens[i] for i in ids]
