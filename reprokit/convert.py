@@ -1,0 +1,108 @@
+"""Checkpoint conversion torch <-> paddle, driven by the models' parameter tables (numpy; paddle only to write or read
+.pdparams). The class is read from config.json's `architectures`, else found as the one table whose key set equals
+the checkpoint's: names decide, never shapes.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Optional
+
+import numpy as np
+
+from . import funnel_table, gau_alpha_table
+from .checkpoint import (MANIFEST_NAME, PADDLE_WEIGHTS, TORCH_FILES, find_weights, load_state, read_config,
+                         sha256_file, write_directory)
+from .errors import KitError
+from .tables import convert_state
+
+# model_type -> (table module, config defaults: the reference implementations' own defaults)
+MODELS = {
+    "funnel": (funnel_table, dict(vocab_size=30522, block_sizes=[4, 4, 4], num_decoder_layers=2, d_model=768,
+                                  n_head=12, d_head=64, d_inner=3072, num_labels=2)),
+    "gau_alpha": (gau_alpha_table, dict(vocab_size=12000, hidden_size=768, intermediate_size=1536,
+                                        num_hidden_layers=24, type_vocab_size=2, attention_key_size=128,
+                                        use_bias=False, num_labels=2, summary_use_proj=False,
+                                        summary_proj_to_labels=False)),
+}
+WEIGHT_FILES = set(TORCH_FILES) | {PADDLE_WEIGHTS, MANIFEST_NAME}
+DTYPES = ("float32", "float16", "float64")
+
+
+def table_for(model_type: str, config: dict, arch: str):
+    module, defaults = MODELS[model_type]
+    cfg = dict(defaults)
+    cfg.update({k: v for k, v in config.items() if k in defaults})
+    if "num_labels" not in config and config.get("id2label"):
+        cfg["num_labels"] = len(config["id2label"])
+    ns = SimpleNamespace(**cfg)
+    fn = funnel_table.funnel_table if model_type == "funnel" else gau_alpha_table.gau_alpha_table
+    return fn(ns, arch)
+
+
+def detect_arch(model_type: str, config: dict, keys, origin: str) -> str:
+    module, _ = MODELS[model_type]
+    named = [a for a in (config.get("architectures") or []) if a in module.ARCHITECTURES]
+    if named:
+        return named[0]
+    keys = set(keys)
+    matches = []
+    for arch in module.ARCHITECTURES:
+        table = table_for(model_type, config, arch)
+        need = {p.name for p in table if not p.tied_to}
+        if need <= keys <= {p.name for p in table}:
+            matches.append(arch)
+    if len(matches) != 1:
+        raise KitError(f"{origin}: cannot tell the {model_type} class from the keys "
+                       f"({'several match: ' + ', '.join(matches) if matches else 'none matches'}); pass --arch")
+    return matches[0]
+
+
+def convert(src, dst, to: Optional[str] = None, model_type: Optional[str] = None, arch: Optional[str] = None,
+            dtype: Optional[str] = None, paddle_format: str = "pdparams", trust_pickle: bool = False,
+            overwrite: bool = False) -> Path:
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and not overwrite:
+        raise KitError(f"{dst}: already exists (choose a new destination)")
+    config = read_config(src)
+    model_type = model_type or config.get("model_type")
+    if model_type not in MODELS:
+        raise KitError(f"{src / 'config.json'}: model_type {model_type!r} is not one of {sorted(MODELS)}")
+    if dtype is not None and dtype not in DTYPES:
+        raise KitError(f"--dtype {dtype!r}: use one of {DTYPES}")
+    layout, state, weights = load_state(src, trust_pickle=trust_pickle)
+    to = to or ("paddle" if layout == "torch" else "torch")
+    if to not in ("torch", "paddle"):
+        raise KitError(f"--to {to!r}: use torch or paddle")
+    arch = arch or detect_arch(model_type, config, state, str(weights))
+    table = table_for(model_type, config, arch)
+    out = convert_state(table, state, layout, to, origin=str(weights))
+    if dtype:
+        out = {k: v.astype(dtype) for k, v in out.items()}
+    tied = {p.name for p in table if p.tied_to}
+    sources = sorted(p for p in weights.parent.iterdir() if p.is_file() and (p.suffix in (".safetensors", ".bin",
+                                                                                          ".pdparams")
+                                                                              or p.name.endswith(".index.json")))
+
+    def write(tmp: Path):
+        for f in sorted(src.iterdir()):  # config, vocab and tokenizer files come along
+            if f.is_file() and f.name not in WEIGHT_FILES and f.suffix not in (".safetensors", ".bin", ".pdparams") \
+                    and not f.name.endswith(".index.json"):
+                shutil.copy2(f, tmp / f.name)
+        if to == "torch":
+            from safetensors.numpy import save_file
+            save_file({k: np.ascontiguousarray(v) for k, v in out.items() if k not in tied},
+                      str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        elif paddle_format == "safetensors":
+            from safetensors.numpy import save_file
+            save_file({k: np.ascontiguousarray(v) for k, v in out.items()}, str(tmp / "model.safetensors"),
+                      metadata={"format": "np", "layout": "paddle"})
+        else:
+            import paddle
+            paddle.save({k: np.ascontiguousarray(v) for k, v in out.items()}, str(tmp / PADDLE_WEIGHTS))
+
+    return write_directory(dst, write, overwrite=overwrite, manifest_extra={
+        "layout": to, "class": arch, "model_type": model_type, "source": str(src.resolve()),
+        "source_layout": layout, "source_files": {p.name: sha256_file(p) for p in sources},
+        "mapping": [{"name": p.name, "transpose": p.transpose, "tied_to": p.tied_to} for p in table]})

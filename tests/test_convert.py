@@ -1,0 +1,112 @@
+"""convert.py: every class of both models, torch -> paddle -> torch bit-identical, converted models give the source's
+outputs, and bad input fails cleanly with DST untouched."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import paddle
+import pytest
+import torch
+from safetensors.numpy import load_file
+
+import paddlenlp_ext.funnel as PF
+import paddlenlp_ext.gau_alpha as PA
+import torch_ref.funnel as TF
+import torch_ref.gau_alpha as RA
+from parity import funnel as H
+from reprokit import KitError
+from reprokit.convert import convert
+from reprokit.funnel_table import ARCHITECTURES as FUNNEL_ARCHS
+from reprokit.gau_alpha_table import ARCHITECTURES as GAU_ARCHS
+
+GAU = dict(vocab_size=60, hidden_size=32, intermediate_size=48, num_hidden_layers=2, attention_key_size=16,
+           max_position_embeddings=32, num_labels=3)
+IDS = np.random.RandomState(0).randint(1, 60, (2, 9)).astype("int64")
+
+
+def save_torch(model_type, arch, path):
+    torch.manual_seed(0)
+    if model_type == "funnel":
+        model = TF.CLASSES[arch](TF.FunnelConfig(**H.config_kwargs(H.TINY, arch))).eval()
+    else:
+        model = getattr(RA, arch)(RA.GAUAlphaConfig(**GAU)).eval()
+    model.save_pretrained(path)
+    (path / "vocab.txt").write_text("[PAD]\n[UNK]\n")
+    return model
+
+
+def first(out):
+    for k in ("logits", "start_logits", "last_hidden_state"):
+        if k in out and out[k] is not None:
+            return out[k]
+
+
+CASES = [("funnel", a) for a in FUNNEL_ARCHS] + [("gau_alpha", a) for a in GAU_ARCHS]
+
+
+@pytest.mark.parametrize("model_type,arch", CASES)
+def test_roundtrip_is_bit_identical_and_outputs_equal(tmp_path, model_type, arch):
+    tm = save_torch(model_type, arch, tmp_path / "torch")
+    convert(tmp_path / "torch", tmp_path / "paddle")
+    convert(tmp_path / "paddle", tmp_path / "back")
+    a, b = load_file(str(tmp_path / "torch" / "model.safetensors")), load_file(str(tmp_path / "back" /
+                                                                                   "model.safetensors"))
+    assert sorted(a) == sorted(b)
+    for k in a:
+        assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
+    assert (tmp_path / "paddle" / "vocab.txt").is_file() and (tmp_path / "back" / "config.json").is_file()
+    manifest = json.loads((tmp_path / "paddle" / "kit_manifest.json").read_text())
+    assert manifest["class"] == arch and manifest["source_layout"] == "torch" and manifest["source_files"]
+    assert any(m["transpose"] for m in manifest["mapping"])
+    ids = IDS[None].repeat(2, 0) if arch.endswith("MultipleChoice") else IDS
+    cls = getattr(PF if model_type == "funnel" else PA, arch)
+    pm = cls.from_pretrained(tmp_path / "paddle")
+    with torch.no_grad():
+        ref = first(tm(torch.tensor(ids)))
+    got = first(pm(paddle.to_tensor(ids)))
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=1e-5, rtol=0)
+
+
+def test_class_is_detected_from_key_names(tmp_path):
+    save_torch("funnel", "FunnelForQuestionAnswering", tmp_path / "t")
+    cfg = json.loads((tmp_path / "t" / "config.json").read_text())
+    cfg.pop("architectures")
+    (tmp_path / "t" / "config.json").write_text(json.dumps(cfg))
+    convert(tmp_path / "t", tmp_path / "p", paddle_format="safetensors")
+    assert json.loads((tmp_path / "p" / "kit_manifest.json").read_text())["class"] == "FunnelForQuestionAnswering"
+    PF.FunnelForQuestionAnswering.from_pretrained(tmp_path / "p")  # paddle-layout safetensors load too
+
+
+def test_cli_errors_leave_nothing(tmp_path):
+    save_torch("funnel", "FunnelModel", tmp_path / "t")
+    run = lambda *a: subprocess.run([sys.executable, "convert.py", *map(str, a)], capture_output=True, text=True)  # noqa
+    (tmp_path / "exists").mkdir()
+    r = run(tmp_path / "t", tmp_path / "exists")
+    assert r.returncode == 2 and "already exists" in r.stderr and os.listdir(tmp_path / "exists") == []
+    w = tmp_path / "t" / "model.safetensors"
+    data = w.read_bytes()
+    w.write_bytes(data[: len(data) // 3])
+    r = run(tmp_path / "t", tmp_path / "out")
+    assert r.returncode == 2 and "unreadable safetensors file" in r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["exists", "t"]  # no DST, no temporary folder left
+    w.write_bytes(data)
+    cfg = json.loads((tmp_path / "t" / "config.json").read_text())
+    (tmp_path / "t" / "config.json").write_text(json.dumps(dict(cfg, model_type="bert")))
+    r = run(tmp_path / "t", tmp_path / "out")
+    assert r.returncode == 2 and "model_type 'bert' is not one of" in r.stderr
+    (tmp_path / "t" / "config.json").write_text(json.dumps(cfg))
+    r = run(tmp_path / "t", tmp_path / "out")
+    assert r.returncode == 0 and (tmp_path / "out" / "model_state.pdparams").is_file()
+
+
+def test_unknown_key_is_named(tmp_path):
+    from safetensors.numpy import save_file
+    save_torch("gau_alpha", "GAUAlphaModel", tmp_path / "t")
+    state = load_file(str(tmp_path / "t" / "model.safetensors"))
+    state["pooler.dense.weight"] = np.zeros((2, 2), "float32")
+    save_file(state, str(tmp_path / "t" / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(KitError, match="unexpected keys: pooler.dense.weight"):
+        convert(tmp_path / "t", tmp_path / "o", arch="GAUAlphaModel")
+    assert not (tmp_path / "o").exists()
