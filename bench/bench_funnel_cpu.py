@@ -18,8 +18,6 @@ import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 import torch  # noqa: E402
 
-import paddlenlp_ext.funnel as P  # noqa: E402
-import torch_ref.funnel as T  # noqa: E402
 from bench.common import time_round_robin, write_report  # noqa: E402
 from parity import funnel as H  # noqa: E402
 

@@ -15,7 +15,8 @@ import paddle
 import torch
 
 import torch_ref.funnel as T
-from reprokit.tables import as_dict, convert_array
+from reprokit.funnel_table import ARCHITECTURES, funnel_table
+from reprokit.tables import convert_array
 
 NO_DROPOUT = dict(hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0)
 
@@ -71,16 +72,22 @@ def build_pair(kwargs: dict, arch: str, seed: int = 0, realistic: bool = False, 
     if dtype == "float64":
         tm = tm.double()
     tm.train()
+    return tm, paddle_twin(tm, lambda: getattr(P, arch)(P.FunnelConfig(**kwargs)), dtype)
+
+
+def paddle_twin(torch_model, make_paddle_model, dtype: str = "float32"):
+    """`make_paddle_model()` built with paddle's default dtype set to `dtype`, holding `torch_model`'s weights
+    (loaded through its parameter table), in train mode."""
     previous = paddle.get_default_dtype()
     paddle.set_default_dtype(dtype)
     try:
-        pm = getattr(P, arch)(P.FunnelConfig(**kwargs))
+        pm = make_paddle_model()
     finally:
         paddle.set_default_dtype(previous)
-    state = {k: v.detach().cpu().numpy() for k, v in tm.state_dict().items()}
+    state = {k: v.detach().cpu().numpy() for k, v in torch_model.state_dict().items()}
     pm.load_numpy_state(state, "torch", origin="torch reference")
     pm.train()
-    return tm, pm
+    return pm
 
 
 def make_batch(arch: str, kwargs: dict, lengths: Sequence[int] = (13, 7, 11), num_choices: int = 2,
@@ -125,7 +132,7 @@ def make_batch(arch: str, kwargs: dict, lengths: Sequence[int] = (13, 7, 11), nu
     return batch
 
 
-def _named(outputs, to_numpy) -> Dict[str, object]:
+def _named(outputs) -> Dict[str, object]:
     """Every tensor a model returned, named: logits, hidden_states.3, attentions.0, ..."""
     named = {}
     for key, value in outputs.items():
@@ -168,7 +175,7 @@ class Side:
         if "return_dict" in inspect.signature(self.model.forward).parameters:
             kwargs["return_dict"] = True  # Funnel (HF-style outputs); the GAU-alpha models always return dicts
         out = self.model(**kwargs, output_hidden_states=output_all, output_attentions=output_all)
-        return _named(out, None), embeds
+        return _named(out), embeds
 
     def numpy(self, t) -> np.ndarray:
         return t.detach().cpu().numpy() if self.fw == "torch" else t.numpy()
@@ -291,8 +298,7 @@ FLOAT32_LOSS_ARCHS = ("FunnelForPreTraining",)
 ADAM_NOISE_STEP = 3.0
 
 
-def H_table(kwargs: dict, arch: str):
-    from reprokit.funnel_table import funnel_table
+def reference_table(kwargs: dict, arch: str):
     return funnel_table(T.FunnelConfig(**kwargs), arch)
 
 
@@ -304,7 +310,7 @@ def run_checks(kwargs: dict, arch: str, realistic: bool = False, seed: int = 0, 
     from reprokit.diff import Diff, diff_dicts, with_noise_floor, zero_gradient_diffs
 
     batch = make_batch(arch, kwargs, lengths=lengths, seed=seed)
-    table = H_table(kwargs, arch)
+    table = reference_table(kwargs, arch)
     table_by_name = {p.name: p for p in table}
     pairs = {dt: build_pair(kwargs, arch, seed=seed, realistic=realistic, dtype=dt) for dt in ("float32", "float64")}
     runs = {}
@@ -356,5 +362,4 @@ def run_checks(kwargs: dict, arch: str, realistic: bool = False, seed: int = 0, 
 
 
 def funnel_body(arch: str) -> str:
-    from reprokit.funnel_table import ARCHITECTURES
     return ARCHITECTURES[arch][0]

@@ -12,16 +12,16 @@ from typing import Optional
 import numpy as np
 
 from . import funnel_table, gau_alpha_table
-from .checkpoint import (MANIFEST_NAME, PADDLE_WEIGHTS, TORCH_FILES, find_weights, load_state, read_config,
-                         sha256_file, write_directory)
+from .checkpoint import (MANIFEST_NAME, PADDLE_WEIGHTS, TORCH_FILES, load_state, read_config, sha256_file,
+                         write_directory)
 from .errors import KitError
 from .tables import convert_state
 
-# model_type -> (table module, config defaults: the reference implementations' own defaults)
+# model_type -> (table module, its table function, config defaults: the reference implementations' own defaults)
 MODELS = {
-    "funnel": (funnel_table, dict(vocab_size=30522, block_sizes=[4, 4, 4], num_decoder_layers=2, d_model=768,
+    "funnel": (funnel_table, funnel_table.funnel_table, dict(vocab_size=30522, block_sizes=[4, 4, 4], num_decoder_layers=2, d_model=768,
                                   n_head=12, d_head=64, d_inner=3072, num_labels=2)),
-    "gau_alpha": (gau_alpha_table, dict(vocab_size=12000, hidden_size=768, intermediate_size=1536,
+    "gau_alpha": (gau_alpha_table, gau_alpha_table.gau_alpha_table, dict(vocab_size=12000, hidden_size=768, intermediate_size=1536,
                                         num_hidden_layers=24, type_vocab_size=2, attention_key_size=128,
                                         use_bias=False, num_labels=2, summary_use_proj=False,
                                         summary_proj_to_labels=False)),
@@ -30,19 +30,21 @@ WEIGHT_FILES = set(TORCH_FILES) | {PADDLE_WEIGHTS, MANIFEST_NAME}
 DTYPES = ("float32", "float16", "float64")
 
 
+def _is_weight_file(path: Path) -> bool:
+    return path.suffix in (".safetensors", ".bin", ".pdparams") or path.name.endswith(".index.json")
+
+
 def table_for(model_type: str, config: dict, arch: str):
-    module, defaults = MODELS[model_type]
+    _, table_fn, defaults = MODELS[model_type]
     cfg = dict(defaults)
     cfg.update({k: v for k, v in config.items() if k in defaults})
     if "num_labels" not in config and config.get("id2label"):
         cfg["num_labels"] = len(config["id2label"])
-    ns = SimpleNamespace(**cfg)
-    fn = funnel_table.funnel_table if model_type == "funnel" else gau_alpha_table.gau_alpha_table
-    return fn(ns, arch)
+    return table_fn(SimpleNamespace(**cfg), arch)
 
 
 def detect_arch(model_type: str, config: dict, keys, origin: str) -> str:
-    module, _ = MODELS[model_type]
+    module = MODELS[model_type][0]
     named = [a for a in (config.get("architectures") or []) if a in module.ARCHITECTURES]
     if named:
         return named[0]
@@ -81,14 +83,11 @@ def convert(src, dst, to: Optional[str] = None, model_type: Optional[str] = None
     if dtype:
         out = {k: v.astype(dtype) for k, v in out.items()}
     tied = {p.name for p in table if p.tied_to}
-    sources = sorted(p for p in weights.parent.iterdir() if p.is_file() and (p.suffix in (".safetensors", ".bin",
-                                                                                          ".pdparams")
-                                                                              or p.name.endswith(".index.json")))
+    sources = sorted(p for p in weights.parent.iterdir() if p.is_file() and _is_weight_file(p))
 
     def write(tmp: Path):
         for f in sorted(src.iterdir()):  # config, vocab and tokenizer files come along
-            if f.is_file() and f.name not in WEIGHT_FILES and f.suffix not in (".safetensors", ".bin", ".pdparams") \
-                    and not f.name.endswith(".index.json"):
+            if f.is_file() and f.name not in WEIGHT_FILES and not _is_weight_file(f):
                 shutil.copy2(f, tmp / f.name)
         if to == "torch":
             from safetensors.numpy import save_file

@@ -10,7 +10,7 @@ import torch
 
 import paddlenlp_ext.gau_alpha as P
 import torch_ref.gau_alpha as R
-from parity.funnel import Side, side_forward_backward, train_steps
+from parity.funnel import Side, paddle_twin, side_forward_backward, train_steps
 from reprokit.diff import diff_dicts, failures
 from reprokit.gau_alpha_table import ARCHITECTURES, gau_alpha_table
 
@@ -31,15 +31,7 @@ def build(arch, kw, dtype="float32", scale=1.0, seed=0):
     if dtype == "float64":
         tm = tm.double()
     tm.train()
-    prev = paddle.get_default_dtype()
-    paddle.set_default_dtype(dtype)
-    try:
-        pm = getattr(P, arch)(P.GAUAlphaConfig(**kw))
-    finally:
-        paddle.set_default_dtype(prev)
-    pm.load_numpy_state({k: v.detach().numpy() for k, v in tm.state_dict().items()}, "torch", origin="torch ref")
-    pm.train()
-    return tm, pm
+    return tm, paddle_twin(tm, lambda: getattr(P, arch)(P.GAUAlphaConfig(**kw)), dtype)
 
 
 def batch(arch, lengths=(9, 4, 1), seed=0, num_labels=3, choices=2):
