@@ -24,19 +24,20 @@ logger = logging.getLogger("paddlenlp_ext")
 _ACTIVATIONS = {
     # tanh approximation, as HF's gelu_new. Agrees to ~1e-7; writing HF's formula op by op instead made float32
     # gradients noisier (paddle's pow rounds differently from torch's), so the fused kernel stays.
-    "gelu_new": functools.partial(F.gelu, approximate=True),
-    "gelu": F.gelu,                                           # erf
-    "relu": F.relu,
-    "silu": F.silu,
-    "swish": F.silu,
-    "tanh": paddle.tanh,
+    "gelu_new": functools.partial(nn.GELU, approximate=True),
+    "gelu": nn.GELU,                                          # erf
+    "relu": nn.ReLU,
+    "silu": nn.Silu,
+    "swish": nn.Silu,
+    "tanh": nn.Tanh,
 }
 
 
-def ACT2FN(name: str):
+def ACT2FN(name: str) -> nn.Layer:
+    """A new activation layer (a layer, as transformers' ACT2FN gives modules: the per-layer compare hooks it)."""
     if name not in _ACTIVATIONS:
         raise ValueError(f"hidden_act {name!r} is not supported; use one of {sorted(_ACTIVATIONS)}")
-    return _ACTIVATIONS[name]
+    return _ACTIVATIONS[name]()
 
 
 def cross_entropy(logits, labels, ignore_index: int = -100):

@@ -9,13 +9,18 @@ import numpy as np
 import pytest
 
 from parity import funnel as H
+from parity.common import tensor_checks
 from reprokit.diff import failures
 from reprokit.funnel_table import ARCHITECTURES
 
 
 def assert_all_pass(results, context):
     problems = []
-    for check, diffs in results.items():
+    layers = results.get("layers")
+    if layers is not None:  # every layer's output and input gradient too, with nothing left unmatched
+        assert layers["first_divergence"] == {"forward": None, "backward": None}, f"{context}: {layers['first_divergence']}"
+        assert layers["unmatched"] == {"torch": [], "paddle": []}, context
+    for check, diffs in tensor_checks(results).items():
         assert diffs, f"{context}: {check} compared nothing"
         for d in failures(diffs):
             problems.append(f"{check} {d.name}: max {d.max_abs:.3g} (bar {d.tol_max:.3g}), mean {d.mean_abs:.3g}, "
@@ -24,7 +29,7 @@ def assert_all_pass(results, context):
 
 
 def off_bar_fraction(results):
-    diffs = [d for k, v in results.items() if not k.startswith("float64") for d in v]
+    diffs = [d for k, v in tensor_checks(results).items() if not k.startswith("float64") for d in v]
     return sum(not d.within_bar for d in diffs) / len(diffs)
 
 

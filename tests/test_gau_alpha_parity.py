@@ -10,53 +10,20 @@ import torch
 
 import paddlenlp_ext.gau_alpha as P
 import torch_ref.gau_alpha as R
-from parity.funnel import Side, paddle_twin, side_forward_backward, train_steps
+from parity import gau_alpha as G
+from parity.common import Side, side_forward_backward, train_steps
 from reprokit.diff import diff_dicts, failures
 from reprokit.gau_alpha_table import ARCHITECTURES, gau_alpha_table
 
-TINY = dict(vocab_size=60, hidden_size=32, intermediate_size=48, num_hidden_layers=2, attention_key_size=16,
-            max_position_embeddings=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-            classifier_dropout=0.0, num_labels=3)
+TINY = dict(G.TINY, num_labels=3)
 
 
 def build(arch, kw, dtype="float32", scale=1.0, seed=0):
-    torch.manual_seed(seed)
-    tm = getattr(R, arch)(R.GAUAlphaConfig(**kw))
-    with torch.no_grad():
-        for name, p in tm.named_parameters():
-            if name.endswith("dense.weight"):
-                p.mul_(scale)
-            elif name.endswith("scaleoffset.weight") and scale != 1.0:
-                p.copy_(0.5 + torch.rand(p.shape))
-    if dtype == "float64":
-        tm = tm.double()
-    tm.train()
-    return tm, paddle_twin(tm, lambda: getattr(P, arch)(P.GAUAlphaConfig(**kw)), dtype)
+    return G.build_pair(kw, arch, seed=seed, dtype=dtype, scale=scale)
 
 
-def batch(arch, lengths=(9, 4, 1), seed=0, num_labels=3, choices=2):
-    rng = np.random.RandomState(seed)
-    rows = len(lengths) * (choices if arch == "GAUAlphaForMultipleChoice" else 1)
-    lens = np.resize(np.asarray(lengths), rows)
-    L = int(lens.max())
-    ids = rng.randint(1, TINY["vocab_size"], size=(rows, L))
-    ids[np.arange(L)[None, :] >= lens[:, None]] = 0  # pad id 0: the default mask is ids != 0
-    tt = (np.arange(L)[None, :] >= L // 2).astype("int64").repeat(rows, 0)
-    b = {"input_ids": ids.astype("int64"), "token_type_ids": tt}
-    B = len(lengths)
-    if arch == "GAUAlphaForMaskedLM":
-        b["labels"] = np.where(ids > 0, ids, -100).astype("int64")
-    elif arch == "GAUAlphaForSequenceClassification":
-        b["labels"] = rng.randint(0, num_labels, size=B).astype("int64")
-    elif arch == "GAUAlphaForMultipleChoice":
-        b = {k: v.reshape(B, choices, L) for k, v in b.items()}
-        b["labels"] = rng.randint(0, choices, size=B).astype("int64")
-    elif arch == "GAUAlphaForTokenClassification":
-        b["labels"] = np.where(ids > 0, rng.randint(0, num_labels, size=ids.shape), -100).astype("int64")
-    elif arch == "GAUAlphaForQuestionAnswering":
-        b["start_positions"] = rng.randint(0, L, size=B).astype("int64")
-        b["end_positions"] = np.array([L + 2] + list(rng.randint(0, L, size=B - 1))).astype("int64")
-    return b
+def batch(arch, lengths=(9, 4, 1), seed=0):
+    return G.make_batch(arch, TINY, lengths=lengths, seed=seed)
 
 
 def compare(arch, kw, scale, dtype="float32"):

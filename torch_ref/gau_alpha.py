@@ -24,7 +24,7 @@ INF = 1e4
 SOFTMAX_PLUS_VARIANTS = ("gau-alpha-0.0.3", "bert4keras-0.11.4", "bert4keras-0.11.5")
 NORMALIZATIONS = ("softmax", "squared_relu", "softmax_plus")
 SUMMARY_TYPES = ("first", "last", "mean")
-_ACT = {"swish": F.silu, "silu": F.silu, "gelu": F.gelu, "relu": F.relu, "tanh": torch.tanh}
+_ACT = {"swish": nn.SiLU, "silu": nn.SiLU, "gelu": nn.GELU, "relu": nn.ReLU, "tanh": nn.Tanh}  # modules, as ACT2FN
 
 
 @dataclass
@@ -133,7 +133,7 @@ class GatedAttentionUnit(nn.Module):
     def __init__(self, config: GAUAlphaConfig) -> None:
         super().__init__()
         self.config = config
-        self.activation = _ACT[config.hidden_act]
+        self.activation = _ACT[config.hidden_act]()
         self.intermediate_size = config.intermediate_size
         self.attention_key_size = config.attention_key_size
         self.i_dense = nn.Linear(config.hidden_size, 2 * config.intermediate_size + config.attention_key_size,
@@ -311,7 +311,7 @@ class SequenceSummary(nn.Module):
             self.summary = nn.Linear(config.hidden_size, n)
         else:
             self.summary = nn.Identity()
-        self.activation = _ACT[config.summary_activation] if config.summary_activation else (lambda x: x)
+        self.activation = _ACT[config.summary_activation]() if config.summary_activation else nn.Identity()
         self.first_dropout = nn.Dropout(config.summary_first_dropout)
         self.last_dropout = nn.Dropout(config.summary_last_dropout)
 

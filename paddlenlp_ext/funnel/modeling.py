@@ -527,11 +527,10 @@ class FunnelDiscriminatorPredictions(nn.Layer):
         self.config = config
         self.dense = Linear(config.d_model, config.d_model)
         self.dense_prediction = Linear(config.d_model, 1)
-        self.activation = ACT2FN(config.hidden_act)
 
     def forward(self, discriminator_hidden_states):
         hidden_states = self.dense(discriminator_hidden_states)
-        hidden_states = self.activation(hidden_states)
+        hidden_states = ACT2FN(self.config.hidden_act)(hidden_states)  # as HF: made at call time, not a sub-layer
         logits = self.dense_prediction(hidden_states).squeeze(-1)
         return logits
 

@@ -263,7 +263,7 @@ class SequenceSummary(nn.Layer):
             self.summary = Linear(config.hidden_size, n)
         else:
             self.summary = nn.Identity()
-        self.activation = ACT2FN(config.summary_activation) if config.summary_activation else (lambda x: x)
+        self.activation = ACT2FN(config.summary_activation) if config.summary_activation else nn.Identity()
         self.first_dropout = nn.Dropout(config.summary_first_dropout)
         self.last_dropout = nn.Dropout(config.summary_last_dropout)
 

@@ -1,0 +1,392 @@
+"""The parity machinery shared by every model: the same weights and numpy batches through the torch reference and the
+Paddle port, compared output by output, gradient by gradient, layer by layer, and over a few AdamW steps.
+
+A model plugs in through a *spec* module (parity/funnel.py, parity/gau_alpha.py) that provides:
+`NAME`, `ARCHITECTURES`, `TINY`, `RELEASED`, `config_kwargs(base, arch)`, `build_pair(kwargs, arch, seed, realistic,
+dtype)`, `make_batch(arch, kwargs, lengths, seed)`, `reference_table(kwargs, arch)`, `embeds_dim(kwargs)` (None when the
+model has no inputs_embeds path), `FLOAT32_LOSS_ARCHS` and `LAYER_FLOAT64_TOL` (the float64 bar per layer).
+Dropout is switched off (rates set to 0) and both models stay in train mode, as Paddle's reproduction guide prescribes.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Dict, List, Optional
+
+import paddlenlp_ext  # noqa: F401  (first: sets paddle's CPU environment, paddlenlp_ext/_cpu.py)
+
+import numpy as np
+import paddle
+import torch
+
+from reprokit.diff import Diff, diff_arrays, diff_dicts, with_noise_floor, zero_gradient_diffs
+from reprokit.tables import convert_array
+
+from .hooks import LayerRecorder, layer_of, matched_names
+
+
+def paddle_twin(torch_model, make_paddle_model, dtype: str = "float32"):
+    """`make_paddle_model()` built with paddle's default dtype set to `dtype`, holding `torch_model`'s weights
+    (loaded through its parameter table), in train mode."""
+    previous = paddle.get_default_dtype()
+    paddle.set_default_dtype(dtype)
+    try:
+        pm = make_paddle_model()
+    finally:
+        paddle.set_default_dtype(previous)
+    state = {k: v.detach().cpu().numpy() for k, v in torch_model.state_dict().items()}
+    pm.load_numpy_state(state, "torch", origin="torch reference")
+    pm.train()
+    return pm
+
+
+def _named(outputs) -> Dict[str, object]:
+    """Every tensor a model returned, named: logits, hidden_states.3, attentions.0, ..."""
+    named = {}
+    for key, value in outputs.items():
+        if value is None:
+            continue
+        if isinstance(value, (tuple, list)):
+            for i, v in enumerate(value):
+                named[f"{key}.{i}"] = v
+        else:
+            named[key] = value
+    return named
+
+
+def _projections(named: Dict[str, np.ndarray], seed: int) -> Dict[str, np.ndarray]:
+    rng = np.random.RandomState(seed)
+    return {k: rng.standard_normal(v.shape) for k, v in sorted(named.items()) if k != "loss"}
+
+
+class Side:
+    """One framework's half of the harness."""
+
+    def __init__(self, framework: str, model, dtype: str):
+        self.fw, self.model, self.dtype = framework, model, dtype
+
+    def tensor(self, array, grad=False):
+        if self.fw == "torch":
+            t = torch.tensor(array)
+            return t.requires_grad_(True) if grad else t
+        t = paddle.to_tensor(array)
+        t.stop_gradient = not grad
+        return t
+
+    def forward(self, batch, inputs_embeds: Optional[np.ndarray] = None, output_all: bool = True):
+        kwargs = {k: self.tensor(v.astype(self.dtype) if v.dtype.kind == "f" else v) for k, v in batch.items()}
+        embeds = None
+        if inputs_embeds is not None:
+            kwargs.pop("input_ids")
+            embeds = kwargs["inputs_embeds"] = self.tensor(inputs_embeds.astype(self.dtype), grad=True)
+
+        if "return_dict" in inspect.signature(self.model.forward).parameters:
+            kwargs["return_dict"] = True  # Funnel (HF-style outputs); the GAU-alpha models always return dicts
+        out = self.model(**kwargs, output_hidden_states=output_all, output_attentions=output_all)
+        return _named(out), embeds
+
+    def numpy(self, t) -> np.ndarray:
+        return t.detach().cpu().numpy() if self.fw == "torch" else t.numpy()
+
+    def objective(self, named, projections):
+        """loss (when the head has one) + sum_k <output_k, R_k>: a scalar whose gradient reaches every output."""
+        total = named["loss"] if "loss" in named else 0.0
+        for k, r in projections.items():
+            total = total + (named[k] * self.tensor(r.astype(self.dtype))).sum()
+        return total
+
+    def training_objective(self, named, targets):
+        """loss (when the head has one) + mean squared distance of each output to a fixed random target: positive and
+        well conditioned, so a relative comparison of its value is meaningful (a projection sum can cancel to ~0)."""
+        total = named["loss"] if "loss" in named else 0.0
+        for k, r in targets.items():
+            total = total + ((named[k] - self.tensor(r.astype(self.dtype))) ** 2).mean()
+        return total
+
+    def zero_grad(self):
+        if self.fw == "torch":
+            self.model.zero_grad(set_to_none=True)
+        else:
+            self.model.clear_gradients(set_to_zero=False)
+
+    def params(self) -> Dict[str, object]:
+        if self.fw == "torch":
+            return dict(self.model.named_parameters(remove_duplicate=False))
+        return dict(self.model.state_dict())
+
+    def grads(self, table) -> Dict[str, np.ndarray]:
+        """Gradient of every table parameter, in torch layout (zeros where a framework leaves it unset)."""
+        params = self.params()
+        out = {}
+        for p in table:
+            if p.tied_to:
+                continue
+            g = params[p.name].grad
+            g = np.zeros(p.shape_in(self.fw)) if g is None else self.numpy(g)
+            out[p.name] = convert_array(p, g, self.fw, "torch")
+        return out
+
+    def weights(self, table) -> Dict[str, np.ndarray]:
+        params = self.params()
+        return {p.name: convert_array(p, self.numpy(params[p.name]), self.fw, "torch") for p in table if not p.tied_to}
+
+
+def sides(tm, pm, dtype="float32"):
+    return Side("torch", tm, dtype), Side("paddle", pm, dtype)
+
+
+def forward_backward(tm, pm, batch, dtype="float32", seed=0, embeds_dim: Optional[int] = None):
+    """Run both sides on `batch`; return (forward outputs, gradients) as dicts of name -> (torch, paddle) arrays.
+    With embeds_dim, the inputs_embeds path: random embeddings of that width replace input_ids."""
+    table = pm.param_table()
+    embeds = None
+    if embeds_dim:
+        rng = np.random.RandomState(seed + 7)
+        embeds = rng.standard_normal(batch["input_ids"].shape + (embeds_dim,))
+    return tuple(side_forward_backward(side, batch, table, seed, embeds) for side in sides(tm, pm, dtype))
+
+
+def side_forward_backward(side: "Side", batch, table, seed=0, embeds=None, recorder: Optional[LayerRecorder] = None):
+    """One framework: every output and every parameter gradient (torch layout), as numpy. With a recorder, its hooks
+    are on during this forward and backward (per-layer outputs and input gradients)."""
+    side.zero_grad()
+    if recorder is not None:
+        recorder.__enter__()
+    try:
+        named, embeds_t = side.forward(batch, inputs_embeds=embeds)
+        numpy_named = {k: side.numpy(v) for k, v in named.items()}
+        proj = _projections(numpy_named, seed)
+        side.objective(named, proj).backward()
+    finally:
+        if recorder is not None:
+            recorder.__exit__()
+    grads = side.grads(table)
+    if embeds_t is not None:
+        grads["inputs_embeds"] = side.numpy(embeds_t.grad)
+    side.zero_grad()
+    return numpy_named, grads
+
+
+def train_steps(tm, pm, batches: List[dict], lr=1e-3, weight_decay=0.01, warmup=2, eps=1e-6, dtype="float32",
+                seed=0):
+    """len(batches) AdamW steps with linear warmup on both sides. Returns per-step losses and final weights."""
+    table = pm.param_table()
+    st, sp = sides(tm, pm, dtype)
+    schedule = lambda step: min(1.0, (step + 1) / warmup)  # noqa: E731
+    t_opt = torch.optim.AdamW(tm.parameters(), lr=lr, weight_decay=weight_decay, eps=eps)
+    t_sched = torch.optim.lr_scheduler.LambdaLR(t_opt, schedule)
+    p_sched = paddle.optimizer.lr.LambdaDecay(learning_rate=lr, lr_lambda=schedule)
+    p_opt = paddle.optimizer.AdamW(learning_rate=p_sched, parameters=pm.parameters(), weight_decay=weight_decay,
+                                   epsilon=eps)
+    losses = {"torch": [], "paddle": []}
+    for step, batch in enumerate(batches):
+        for side, opt, sched in ((st, t_opt, t_sched), (sp, p_opt, p_sched)):
+            side.zero_grad()
+            named, _ = side.forward(batch, output_all=False)
+            targets = _projections({k: side.numpy(v) for k, v in named.items()}, seed + step)
+            obj = side.training_objective(named, targets)
+            obj.backward()
+            opt.step()
+            sched.step()
+            if side.fw == "paddle":
+                opt.clear_grad()
+            losses[side.fw].append(float(side.numpy(obj)))
+    return losses, st.weights(table), sp.weights(table)
+
+
+# ---- tolerances ------------------------------------------------------------------------------------------------------
+FWD_TOL = dict(tol_max=1e-5, tol_mean=1e-6)          # forward: max abs / mean abs
+GRAD_TOL = dict(tol_max=1e-5, relative_to_scale=True)  # gradients: max abs <= 1e-5 x max(1, max|grad|)
+TRAIN_TOL = dict(tol_max=1e-5, relative_to_scale=True)  # losses and weights after the steps, relative
+# A tensor that misses the bar passes when the port's float32 error against the float64 reference is within
+# FLOOR_FACTOR x the reference's own float32 error (worst measured on the tiny configs: 3.7x, on a mathematically
+# zero gradient, decoder k_head.bias). The reference itself misses the bars at trained-weight scale (up to 2.6x).
+FLOOR_FACTOR = 4.0
+# The float64 runs check the logic: they must agree to ~1e-12. A spec lists in FLOAT32_LOSS_ARCHS the classes whose
+# reference computes its loss in float32 even in a float64 model: float64 agreement is float32-limited there.
+FLOAT64_TOL = 1e-10
+FLOAT64_TOL_FLOAT32_LOSS = 1e-6
+# Adam's normalised step m/(sqrt(v)+eps) is +-1 at step 1 and stays O(1) after: a parameter driven by pure noise
+# moves at most about this many lr per step.
+ADAM_NOISE_STEP = 3.0
+
+
+# ---- per-layer entries ----------------------------------------------------------------------------------------------
+def _structural(ref: Dict[str, np.ndarray], other: Dict[str, np.ndarray]) -> List[Diff]:
+    """A layer output or gradient recorded on one side only: a failure of its own (never skipped)."""
+    out = []
+    for k in ref:
+        if k not in other:
+            out.append(Diff(f"{k} (only in torch)", tuple(ref[k].shape), float("inf"), float("inf"), 0.0, 0.0, 0.0))
+    for k in other:
+        if k not in ref:
+            out.append(Diff(f"{k} (only in paddle)", tuple(other[k].shape), float("inf"), float("inf"), 0.0, 0.0, 0.0))
+    return out
+
+
+def layer_diffs(t32, p32, t64, p64, tol32: dict, tol64: float) -> List[dict]:
+    """Per-layer entries in the reference's order: the float32 diff (bar, or noise floor against the float64
+    reference) and the float64 diff (logic). Entry: {"name", "layer", "float32": Diff, "float64": Diff|None, "ok"}.
+    A key recorded on one side only comes first, as a failure."""
+    entries = [{"name": d.name, "layer": layer_of(d.name.split(" (")[0]), "float32": d, "float64": None, "ok": False}
+               for d in _structural(t32, p32)]
+    for k in t32:
+        if k not in p32:
+            continue
+        d32 = diff_arrays(k, t32[k], p32[k], **tol32)
+        if k in t64:
+            with_noise_floor([d32], t32, p32, t64, FLOOR_FACTOR)
+        d64 = diff_arrays(k, t64[k], p64[k], tol_max=tol64, relative_to_scale=True) if k in t64 and k in p64 else None
+        entries.append({"name": k, "layer": layer_of(k), "float32": d32, "float64": d64,
+                        "ok": d32.ok and (d64 is None or d64.ok)})
+    return entries
+
+
+def first_divergence(entries: List[dict]) -> Optional[dict]:
+    """The first failing entry (in the order given) and the layer of the last passing one before it."""
+    last_ok = None
+    for e in entries:
+        if not e["ok"]:
+            return {"name": e["name"], "layer": e["layer"], "after": last_ok}
+        last_ok = e["layer"]
+    return None
+
+
+def backward_order(entries: List[dict], param_diffs: List[Diff]) -> List[dict]:
+    """Input-gradient entries in backward order, each layer's parameter gradients placed after the layer's *last*
+    input gradient (a layer called twice, as with block_repeats, has its parameter gradient complete only then);
+    parameters of layers without a float input (embeddings) come last."""
+    by_layer: Dict[str, List[Diff]] = {}
+    for d in param_diffs:
+        by_layer.setdefault(d.name.split(" (")[0].rsplit(".", 1)[0], []).append(d)
+    last = {e["layer"].split("@")[0]: i for i, e in enumerate(entries)}
+
+    def param_entries(layer):
+        return [{"name": d.name, "layer": layer, "float32": d, "float64": None, "ok": d.ok, "param": True}
+                for d in by_layer.pop(layer, [])]
+    out = []
+    for i, e in enumerate(entries):
+        out.append(e)
+        layer = e["layer"].split("@")[0]
+        if last[layer] == i:
+            out += param_entries(layer)
+    for layer in list(by_layer):
+        out += param_entries(layer)
+    return out
+
+
+# ---- the full check, used by the tests and compare.py ----------------------------------------------------------------
+def tensor_checks(results: dict) -> Dict[str, List[Diff]]:
+    """The whole-model checks of a run_checks result (every key but "layers")."""
+    return {k: v for k, v in results.items() if k != "layers"}
+
+
+def tolerances(fwd_max: float = FWD_TOL["tol_max"], fwd_mean: float = FWD_TOL["tol_mean"],
+               grad: float = GRAD_TOL["tol_max"], train: float = TRAIN_TOL["tol_max"]) -> dict:
+    """The bars run_checks applies (defaults: the issue's), as keyword sets for reprokit.diff."""
+    return {"forward": dict(tol_max=fwd_max, tol_mean=fwd_mean), "backward": dict(tol_max=grad, relative_to_scale=True),
+            "train": dict(tol_max=train, relative_to_scale=True)}
+
+
+def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int = 0, lengths=(13, 7, 11),
+               steps: int = 3, lr: float = 1e-5, layers: bool = True, pairs: Optional[dict] = None,
+               batch: Optional[dict] = None, float64: bool = True, tol: Optional[dict] = None) -> dict:
+    """Forward (every output), backward (every parameter), the inputs_embeds path (outputs and d/d inputs_embeds),
+    `steps` AdamW steps; float32 torch vs paddle, with the float64 torch run as ground truth for the noise floor,
+    and the float64 paddle run to show the float32 gap is rounding (the logic agrees to ~1e-12 there).
+    Every other key holds a list of Diff. With `layers`, the ids path also records every matched layer's output and
+    input gradient on both sides, under "layers": {"forward": entries, "backward": entries (backward order),
+    "first_divergence": {"forward", "backward"}, "unmatched": {"torch", "paddle"}}.
+    `pairs` ({"float32": (tm, pm), "float64": (tm, pm)}) and `batch` replace the spec's random ones (real weights);
+    training steps need the spec's builder and are skipped then. float64=False: float32 only, bars only (no noise
+    floor, no logic check). `tol`: tolerances(...) to replace the default bars."""
+    tol = tol or tolerances()
+    dtypes = ("float32", "float64") if float64 else ("float32",)
+    batch = spec.make_batch(arch, kwargs, lengths=lengths, seed=seed) if batch is None else batch
+    table = spec.reference_table(kwargs, arch)
+    table_by_name = {p.name: p for p in table}
+    given_pairs = pairs is not None
+    if pairs is None:
+        pairs = {dt: spec.build_pair(kwargs, arch, seed=seed, realistic=realistic, dtype=dt) for dt in dtypes}
+    tol64 = FLOAT64_TOL_FLOAT32_LOSS if arch in spec.FLOAT32_LOSS_ARCHS else FLOAT64_TOL
+    dim = spec.embeds_dim(kwargs)
+    paths = ["ids"] + (["embeds"] if dim else [])
+    names, only_t, only_p = matched_names(*pairs["float32"])
+    runs, recs = {}, {}
+    for dt in dtypes:
+        tm, pm = pairs[dt]
+        runs[dt] = {}
+        for path in paths:
+            embeds = None
+            if path == "embeds":
+                embeds = np.random.RandomState(seed + 7).standard_normal(batch["input_ids"].shape + (dim,))
+            pair = []
+            for side in sides(tm, pm, dt):
+                rec = LayerRecorder(side.fw, side.model, names) if layers and path == "ids" else None
+                pair.append(side_forward_backward(side, batch, table, seed, embeds, recorder=rec))
+                if rec is not None:
+                    recs[dt, side.fw] = rec
+            runs[dt][path] = tuple(pair)
+    empty = ({}, {})
+    out = {}
+    for path in paths:
+        (f32_t, g32_t), (f32_p, g32_p) = runs["float32"][path]
+        (f64_t, g64_t), (f64_p, g64_p) = runs["float64"][path] if float64 else (empty, empty)
+        if path == "embeds":  # only what the ids path does not already cover
+            g32_t, g32_p = ({"inputs_embeds": g["inputs_embeds"]} for g in (g32_t, g32_p))
+            if float64:
+                g64_t, g64_p = ({"inputs_embeds": g["inputs_embeds"]} for g in (g64_t, g64_p))
+        fwd = diff_dicts(f32_t, f32_p, **tol["forward"])
+        bwd = diff_dicts(g32_t, g32_p, **tol["backward"])
+        if float64:
+            with_noise_floor(fwd, f32_t, f32_p, f64_t, FLOOR_FACTOR)
+            with_noise_floor(bwd, g32_t, g32_p, g64_t, FLOOR_FACTOR)
+            # HF casts attention scores to float32 even in float64 models, so their gradient is rounded to float32
+            # on the way back and the "zero" key-bias gradient is ~1e-8 of its layer's scale: float32 resolution.
+            bwd = zero_gradient_diffs(bwd, table, {"torch": g32_t, "paddle": g32_p, "float64": g64_t}, "float64",
+                                      tol=tol["backward"]["tol_max"], tol_truth=FLOAT64_TOL_FLOAT32_LOSS)
+        out[f"forward_{path}"] = fwd
+        out[f"backward_{path}"] = bwd
+        if float64:
+            out[f"float64_forward_{path}"] = diff_dicts(f64_t, f64_p, tol_max=tol64, relative_to_scale=True)
+            out[f"float64_backward_{path}"] = diff_dicts(g64_t, g64_p, tol_max=tol64, relative_to_scale=True)
+    if recs:
+        tol64_layers = max(tol64, spec.LAYER_FLOAT64_TOL)
+
+        def recorded(attr):
+            return [getattr(recs[dt, fw], attr) if (dt, fw) in recs else {}
+                    for dt in ("float32", "float64") for fw in ("torch", "paddle")]
+        fwd_layers = layer_diffs(*recorded("outputs"), tol["forward"], tol64_layers)
+        bwd_layers = layer_diffs(*recorded("input_grads"), tol["backward"], tol64_layers)
+        bwd_layers = backward_order(bwd_layers, out["backward_ids"])
+        out["layers"] = {"forward": fwd_layers, "backward": bwd_layers,
+                         "first_divergence": {"forward": first_divergence(fwd_layers),
+                                              "backward": first_divergence(bwd_layers)},
+                         "unmatched": {"torch": only_t, "paddle": only_p}}
+    if steps and not given_pairs:
+        batches = [spec.make_batch(arch, kwargs, lengths=lengths, seed=seed + s) for s in range(steps)]
+        trained = {}
+        for dt in dtypes:
+            tm, pm = spec.build_pair(kwargs, arch, seed=seed, realistic=realistic, dtype=dt)
+            if dt == "float32":
+                initial = Side("torch", tm, dt).weights(table)
+            trained[dt] = train_steps(tm, pm, batches, lr=lr, dtype=dt, seed=seed)
+        l32, w32_t, w32_p = trained["float32"]
+        loss_t = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32["torch"])}
+        loss_p = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32["paddle"])}
+        out["train_losses"] = diff_dicts(loss_t, loss_p, **tol["train"])
+        weights = diff_dicts(w32_t, w32_p, **tol["train"])
+        if float64:
+            l64, w64_t, _ = trained["float64"]
+            loss_64 = {f"loss.step{i}": np.array(v) for i, v in enumerate(l64["torch"])}
+            with_noise_floor(out["train_losses"], loss_t, loss_p, loss_64, FLOOR_FACTOR)
+            with_noise_floor(weights, w32_t, w32_p, w64_t, FLOOR_FACTOR)
+        # zero-gradient parameters move only by noise-driven Adam steps (each at most ~lr): bound the move itself
+        bound = ADAM_NOISE_STEP * lr * steps
+        for i, d in enumerate(weights):
+            p = table_by_name[d.name]
+            if p.zero_grad_scale:
+                moved = max(float(np.abs(w[d.name] - initial[d.name]).max()) for w in (w32_t, w32_p))
+                weights[i] = Diff(d.name + " (zero gradient: moved only by noise)", d.shape, moved, 0.0,
+                                  d.max_ref, bound, float("inf"))
+        out["train_weights"] = weights
+    return out
