@@ -23,12 +23,13 @@ def time_round_robin(runners: dict, repeats: int, warmup: int) -> dict:
     return times
 
 
-def write_report(title: str, stem: str, out: str, times: dict, baseline: str, meta: dict) -> str:
+def write_report(title: str, stem: str, out: str, times: dict, baseline: str, meta: dict,
+                 ratio_to: str = "torch") -> str:
     import paddle
     import torch
     base = statistics.median(times[baseline])
     rows = [{"implementation": name, "median_s": statistics.median(ts), "min_s": min(ts),
-             "ratio_to_torch": statistics.median(ts) / base, "times_s": ts} for name, ts in times.items()]
+             f"ratio_to_{ratio_to}": statistics.median(ts) / base, "times_s": ts} for name, ts in times.items()]
     meta = {"command": "python " + " ".join(sys.argv), "cores": os.cpu_count(),
             "cpu": platform.processor() or platform.machine(), "torch": torch.__version__,
             "paddle": paddle.__version__, **meta}
@@ -38,8 +39,8 @@ def write_report(title: str, stem: str, out: str, times: dict, baseline: str, me
     md = [f"# {title}", "", f"`{meta['command']}`  ", f"{meta['cores']} cores, torch {meta['torch']}, paddle "
           f"{meta['paddle']}, median of {meta['repeats']} (round-robin, {meta['warmup']} warm-up); paddle env set by "
           f"the kit: {meta.get('paddle_cpu_env') or 'none'}", "",
-          "| implementation | median s | ratio to torch |", "|---|---|---|"]
-    md += [f"| {r['implementation']} | {r['median_s']:.3f} | {r['ratio_to_torch']:.2f} |" for r in rows]
+          f"| implementation | median s | ratio to {ratio_to} |", "|---|---|---|"]
+    md += [f"| {r['implementation']} | {r['median_s']:.3f} | {r[f'ratio_to_{ratio_to}']:.2f} |" for r in rows]
     text = "\n".join(md) + "\n"
     (folder / f"{stem}.md").write_text(text)
     return text

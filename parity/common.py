@@ -166,31 +166,40 @@ def side_forward_backward(side: "Side", batch, table, seed=0, embeds=None, recor
     return numpy_named, grads
 
 
+def train_side(side: "Side", table, batches: List[dict], lr=1e-3, weight_decay=0.01, warmup=2, eps=1e-6, seed=0):
+    """len(batches) AdamW steps with linear warmup on one framework. Returns (per-step objective, final weights in
+    torch layout). The two sides are independent, so they can train one after the other (half the peak memory)."""
+    schedule = lambda step: min(1.0, (step + 1) / warmup)  # noqa: E731
+    if side.fw == "torch":
+        opt = torch.optim.AdamW(side.model.parameters(), lr=lr, weight_decay=weight_decay, eps=eps)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+    else:
+        sched = paddle.optimizer.lr.LambdaDecay(learning_rate=lr, lr_lambda=schedule)
+        opt = paddle.optimizer.AdamW(learning_rate=sched, parameters=side.model.parameters(),
+                                     weight_decay=weight_decay, epsilon=eps)
+    losses = []
+    for step, batch in enumerate(batches):
+        side.zero_grad()
+        named, _ = side.forward(batch, output_all=False)
+        targets = _projections({k: side.numpy(v) for k, v in named.items()}, seed + step)
+        obj = side.training_objective(named, targets)
+        obj.backward()
+        opt.step()
+        sched.step()
+        if side.fw == "paddle":
+            opt.clear_grad()
+        losses.append(float(side.numpy(obj)))
+    side.zero_grad()
+    return losses, side.weights(table)
+
+
 def train_steps(tm, pm, batches: List[dict], lr=1e-3, weight_decay=0.01, warmup=2, eps=1e-6, dtype="float32",
                 seed=0):
     """len(batches) AdamW steps with linear warmup on both sides. Returns per-step losses and final weights."""
     table = pm.param_table()
-    st, sp = sides(tm, pm, dtype)
-    schedule = lambda step: min(1.0, (step + 1) / warmup)  # noqa: E731
-    t_opt = torch.optim.AdamW(tm.parameters(), lr=lr, weight_decay=weight_decay, eps=eps)
-    t_sched = torch.optim.lr_scheduler.LambdaLR(t_opt, schedule)
-    p_sched = paddle.optimizer.lr.LambdaDecay(learning_rate=lr, lr_lambda=schedule)
-    p_opt = paddle.optimizer.AdamW(learning_rate=p_sched, parameters=pm.parameters(), weight_decay=weight_decay,
-                                   epsilon=eps)
-    losses = {"torch": [], "paddle": []}
-    for step, batch in enumerate(batches):
-        for side, opt, sched in ((st, t_opt, t_sched), (sp, p_opt, p_sched)):
-            side.zero_grad()
-            named, _ = side.forward(batch, output_all=False)
-            targets = _projections({k: side.numpy(v) for k, v in named.items()}, seed + step)
-            obj = side.training_objective(named, targets)
-            obj.backward()
-            opt.step()
-            sched.step()
-            if side.fw == "paddle":
-                opt.clear_grad()
-            losses[side.fw].append(float(side.numpy(obj)))
-    return losses, st.weights(table), sp.weights(table)
+    kw = dict(lr=lr, weight_decay=weight_decay, warmup=warmup, eps=eps, seed=seed)
+    (lt, wt), (lp, wp) = (train_side(side, table, batches, **kw) for side in sides(tm, pm, dtype))
+    return {"torch": lt, "paddle": lp}, wt, wp
 
 
 # ---- tolerances ------------------------------------------------------------------------------------------------------
@@ -305,15 +314,15 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
     table = spec.reference_table(kwargs, arch)
     table_by_name = {p.name: p for p in table}
     given_pairs = pairs is not None
-    if pairs is None:
-        pairs = {dt: spec.build_pair(kwargs, arch, seed=seed, realistic=realistic, dtype=dt) for dt in dtypes}
     tol64 = FLOAT64_TOL_FLOAT32_LOSS if arch in spec.FLOAT32_LOSS_ARCHS else FLOAT64_TOL
     dim = spec.embeds_dim(kwargs)
     paths = ["ids"] + (["embeds"] if dim else [])
-    names, only_t, only_p = matched_names(*pairs["float32"])
     runs, recs = {}, {}
-    for dt in dtypes:
-        tm, pm = pairs[dt]
+    for dt in dtypes:  # one pair alive at a time (an xlarge float64 pair alone is 7.5 GB)
+        tm, pm = pairs[dt] if given_pairs else \
+            spec.build_pair(kwargs, arch, seed=seed, realistic=realistic, dtype=dt)
+        if dt == "float32":
+            names, only_t, only_p = matched_names(tm, pm)
         runs[dt] = {}
         for path in paths:
             embeds = None
@@ -326,6 +335,7 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
                 if rec is not None:
                     recs[dt, side.fw] = rec
             runs[dt][path] = tuple(pair)
+        del tm, pm, side
     empty = ({}, {})
     out = {}
     for path in paths:
@@ -365,11 +375,18 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
     if steps and not given_pairs:
         batches = [spec.make_batch(arch, kwargs, lengths=lengths, seed=seed + s) for s in range(steps)]
         trained = {}
-        for dt in dtypes:
+        for dt in dtypes:  # the float64 run is the noise floor of the reference: its torch side alone
             tm, pm = spec.build_pair(kwargs, arch, seed=seed, realistic=realistic, dtype=dt)
+            st, sp = sides(tm, pm, dt)
+            del tm, pm
             if dt == "float32":
-                initial = Side("torch", tm, dt).weights(table)
-            trained[dt] = train_steps(tm, pm, batches, lr=lr, dtype=dt, seed=seed)
+                initial = st.weights(table)
+            kw = dict(lr=lr, seed=seed)
+            lt, wt = train_side(st, table, batches, **kw)
+            del st
+            lp, wp = train_side(sp, table, batches, **kw) if dt == "float32" else (None, None)
+            del sp
+            trained[dt] = ({"torch": lt, "paddle": lp}, wt, wp)
         l32, w32_t, w32_p = trained["float32"]
         loss_t = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32["torch"])}
         loss_p = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32["paddle"])}

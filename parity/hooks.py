@@ -76,6 +76,7 @@ class LayerRecorder:
         for h in self._handles:
             h.remove()
         self._handles = []
+        self.model = None  # the records stay; the model may be freed
 
     # -- hooks ------------------------------------------------------------------------------------------------------
     def _pre(self, name, module, args, kwargs):

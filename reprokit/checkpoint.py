@@ -67,12 +67,8 @@ def find_weights(directory) -> Tuple[str, Path]:
 
 
 def _safetensors_layout(path: Path) -> str:
-    from safetensors import safe_open
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            meta = f.metadata() or {}
-    except Exception as e:  # safetensors raises its own error types for truncated/corrupt headers
-        raise KitError(f"{path}: unreadable safetensors file ({e})") from None
+    from .safetensors_io import Reader
+    meta = Reader(path).metadata  # validates the header: a truncated or corrupt file is refused here
     return "paddle" if meta.get("layout") == "paddle" or meta.get("format") == "pd" else "torch"
 
 
@@ -97,12 +93,11 @@ def load_state(directory, trust_pickle: bool = False) -> Tuple[str, Dict[str, np
 def _load_file(path: Path, trust_pickle: bool) -> Dict[str, np.ndarray]:
     if not path.is_file():
         raise KitError(f"{path}: file not found")
-    if path.suffix == ".safetensors":
-        from safetensors.numpy import load_file
-        try:
-            return load_file(str(path))
-        except Exception as e:
-            raise KitError(f"{path}: unreadable safetensors file ({e})") from None
+    if path.suffix == ".safetensors":  # validated header, truncation caught; bfloat16 read as float32
+        from .safetensors_io import Reader, cast
+        reader = Reader(path)
+        return {k: cast(reader.read(k), "BF16", "F32") if reader.dtype(k) == "BF16" else reader.read(k)
+                for k in reader.keys()}
     if path.suffix == ".bin":
         try:
             import torch
@@ -143,10 +138,11 @@ def _check_pickle_allowed(path: Path, trust_pickle: bool) -> None:
                        f"the file is truncated or was changed")
 
 
-def write_directory(directory, write: Callable[[Path], None], overwrite: bool = True,
-                    manifest_extra: Optional[dict] = None) -> Path:
+def write_directory(directory, write: Callable[[Path], Optional[Dict[str, str]]], overwrite: bool = True,
+                    manifest_extra=None) -> Path:
     """Let `write(tmp)` fill a temporary directory, add the manifest, then move it into place.
-    On any error nothing is left at `directory` that was not there before."""
+    On any error nothing is left at `directory` that was not there before. `write` may return the sha256 of files it
+    hashed while writing ({name: hex}); `manifest_extra` is a dict or a function returning one (called after write)."""
     from . import __version__
     dst = Path(directory)
     if dst.exists() and not overwrite:
@@ -156,9 +152,10 @@ def write_directory(directory, write: Callable[[Path], None], overwrite: bool = 
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.tmp-", dir=dst.parent))
     try:
-        write(tmp)
-        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-        manifest = {"tool": "reprokit", "version": __version__, "files": files, **(manifest_extra or {})}
+        known = write(tmp) or {}
+        files = {p.name: known.get(p.name) or sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        extra = manifest_extra() if callable(manifest_extra) else (manifest_extra or {})
+        manifest = {"tool": "reprokit", "version": __version__, "files": files, **extra}
         with open(tmp / MANIFEST_NAME, "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=2)
         if dst.exists():

@@ -12,10 +12,11 @@ from typing import Optional
 import numpy as np
 
 from . import funnel_table, gau_alpha_table
-from .checkpoint import (MANIFEST_NAME, PADDLE_WEIGHTS, TORCH_FILES, load_state, read_config, sha256_file,
-                         write_directory)
+from .checkpoint import (MANIFEST_NAME, PADDLE_WEIGHTS, TORCH_FILES, find_weights, load_state, read_config,
+                         sha256_file, write_directory)
 from .errors import KitError
-from .tables import convert_state
+from .safetensors_io import FLOAT_CODES, cast, open_safetensors, write_streaming
+from .tables import as_dict, convert_array, convert_state, describe_key_problems
 
 # model_type -> (table module, its table function, config defaults: the reference implementations' own defaults)
 MODELS = {
@@ -27,7 +28,7 @@ MODELS = {
                                         summary_proj_to_labels=False)),
 }
 WEIGHT_FILES = set(TORCH_FILES) | {PADDLE_WEIGHTS, MANIFEST_NAME}
-DTYPES = ("float32", "float16", "float64")
+DTYPES = ("float32", "float16", "bfloat16", "float64")
 
 
 def _is_weight_file(path: Path) -> bool:
@@ -73,10 +74,17 @@ def convert(src, dst, to: Optional[str] = None, model_type: Optional[str] = None
         raise KitError(f"{src / 'config.json'}: model_type {model_type!r} is not one of {sorted(MODELS)}")
     if dtype is not None and dtype not in DTYPES:
         raise KitError(f"--dtype {dtype!r}: use one of {DTYPES}")
-    layout, state, weights = load_state(src, trust_pickle=trust_pickle)
+    layout, weights = find_weights(src)
     to = to or ("paddle" if layout == "torch" else "torch")
     if to not in ("torch", "paddle"):
         raise KitError(f"--to {to!r}: use torch or paddle")
+    if weights.name.endswith(".safetensors") or weights.name == "model.safetensors.index.json":
+        if to == "torch" or paddle_format == "safetensors":
+            return _convert_streaming(src, dst, config, model_type, arch, dtype, layout, to, weights, overwrite)
+    if dtype == "bfloat16":
+        raise KitError("--dtype bfloat16 needs safetensors in and out (numpy has no bfloat16): "
+                       "use a safetensors source and --paddle-format safetensors")
+    layout, state, weights = load_state(src, trust_pickle=trust_pickle)
     arch = arch or detect_arch(model_type, config, state, str(weights))
     table = table_for(model_type, config, arch)
     out = convert_state(table, state, layout, to, origin=str(weights))
@@ -86,9 +94,7 @@ def convert(src, dst, to: Optional[str] = None, model_type: Optional[str] = None
     sources = sorted(p for p in weights.parent.iterdir() if p.is_file() and _is_weight_file(p))
 
     def write(tmp: Path):
-        for f in sorted(src.iterdir()):  # config, vocab and tokenizer files come along
-            if f.is_file() and f.name not in WEIGHT_FILES and not _is_weight_file(f):
-                shutil.copy2(f, tmp / f.name)
+        _copy_side_files(src, tmp)
         if to == "torch":
             from safetensors.numpy import save_file
             save_file({k: np.ascontiguousarray(v) for k, v in out.items() if k not in tied},
@@ -105,3 +111,56 @@ def convert(src, dst, to: Optional[str] = None, model_type: Optional[str] = None
         "layout": to, "class": arch, "model_type": model_type, "source": str(src.resolve()),
         "source_layout": layout, "source_files": {p.name: sha256_file(p) for p in sources},
         "mapping": [{"name": p.name, "transpose": p.transpose, "tied_to": p.tied_to} for p in table]})
+
+
+def _copy_side_files(src: Path, tmp: Path) -> None:
+    for f in sorted(src.iterdir()):  # config, vocab and tokenizer files come along
+        if f.is_file() and f.name not in WEIGHT_FILES and not _is_weight_file(f):
+            shutil.copy2(f, tmp / f.name)
+
+
+def _convert_streaming(src: Path, dst: Path, config: dict, model_type: str, arch: Optional[str], dtype: Optional[str],
+                       layout: str, to: str, weights: Path, overwrite: bool) -> Path:
+    """safetensors in, safetensors out, one tensor in memory at a time; the source's sha256 is taken on the way
+    (tensors are written in the source's byte order, so each byte is read once)."""
+    reader = open_safetensors(weights)
+    keys = reader.keys()
+    arch = arch or detect_arch(model_type, config, keys, str(weights))
+    table = as_dict(table_for(model_type, config, arch))
+    unexpected = sorted(set(keys) - set(table))
+    missing = sorted(k for k, p in table.items() if k not in keys and not (p.tied_to and p.tied_to in keys))
+    mismatched = sorted(f"{k} {list(reader.shape(k))} (expected {list(table[k].shape_in(layout))})"
+                        for k in keys if k in table and reader.shape(k) != table[k].shape_in(layout))
+    if unexpected or missing or mismatched:
+        raise KitError(describe_key_problems(str(weights), missing=missing, unexpected=unexpected,
+                                             mismatched=mismatched))
+    origin = str(weights)
+
+    def item(name, source):
+        p, code = table[name], reader.dtype(source)
+        out_code = FLOAT_CODES[dtype] if dtype and code in FLOAT_CODES.values() else code
+
+        def produce():
+            return cast(convert_array(p, reader.read(source), layout, to, origin), code, out_code)
+        return (name, out_code, p.shape_in(to), produce)
+
+    present = [k for k in reader.in_file_order(keys)]
+    items = [item(k, k) for k in present]
+    if to == "paddle":  # the Paddle state dict names tied parameters too (as convert_state fills them)
+        items += [item(k, p.tied_to) for k, p in table.items() if k not in keys]
+    items = [i for i in items if not (to == "torch" and table[i[0]].tied_to)]
+    meta = {"format": "pt"} if to == "torch" else {"format": "np", "layout": "paddle"}
+    state = {}
+
+    def write(tmp: Path):
+        _copy_side_files(src, tmp)
+        digest = write_streaming(tmp / "model.safetensors", items, metadata=meta)
+        state["sources"] = reader.sha256_files() if hasattr(reader, "sha256_files") else \
+            {weights.name: reader.sha256()}
+        return {"model.safetensors": digest}
+
+    out = write_directory(dst, write, overwrite=overwrite, manifest_extra=lambda: {
+        "layout": to, "class": arch, "model_type": model_type, "source": str(src.resolve()),
+        "source_layout": layout, "source_files": state["sources"], "streamed": True,
+        "mapping": [{"name": p.name, "transpose": p.transpose, "tied_to": p.tied_to} for p in table.values()]})
+    return out

@@ -89,7 +89,7 @@ def test_cli_errors_leave_nothing(tmp_path):
     data = w.read_bytes()
     w.write_bytes(data[: len(data) // 3])
     r = run(tmp_path / "t", tmp_path / "out")
-    assert r.returncode == 2 and "unreadable safetensors file" in r.stderr
+    assert r.returncode == 2 and "model.safetensors: truncated: tensor " in r.stderr
     assert sorted(os.listdir(tmp_path)) == ["exists", "t"]  # no DST, no temporary folder left
     w.write_bytes(data)
     cfg = json.loads((tmp_path / "t" / "config.json").read_text())
@@ -110,3 +110,56 @@ def test_unknown_key_is_named(tmp_path):
     with pytest.raises(KitError, match="unexpected keys: pooler.dense.weight"):
         convert(tmp_path / "t", tmp_path / "o", arch="GAUAlphaModel")
     assert not (tmp_path / "o").exists()
+
+
+# ---- streaming safetensors path: bfloat16, truncation, hashes ----------------------------------------------------
+def _hf_dir(tmp_path, arch="FunnelForQuestionAnswering"):
+    kw = H.config_kwargs(H.TINY, arch)
+    tm, _ = H.build_pair(kw, arch, realistic=True)
+    tm.save_pretrained(tmp_path / "hf")
+    return tmp_path / "hf", tm
+
+
+def test_bfloat16_kept_bit_exact_both_ways(tmp_path):
+    from reprokit.safetensors_io import Reader
+    src, tm = _hf_dir(tmp_path)
+    convert(src, tmp_path / "bf16", to="torch", dtype="bfloat16")  # torch -> torch, cast once
+    bf = Reader(tmp_path / "bf16" / "model.safetensors")
+    assert {bf.dtype(k) for k in bf.keys()} == {"BF16"}
+    w = tm.state_dict()["funnel.encoder.blocks.0.0.attention.q_head.weight"]
+    want = w.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)  # torch's own rounding
+    np.testing.assert_array_equal(bf.read("funnel.encoder.blocks.0.0.attention.q_head.weight"), want)
+    convert(tmp_path / "bf16", tmp_path / "pd", to="paddle", paddle_format="safetensors")
+    convert(tmp_path / "pd", tmp_path / "back", to="torch")
+    back = Reader(tmp_path / "back" / "model.safetensors")
+    for k in bf.keys():
+        assert back.dtype(k) == "BF16"
+        np.testing.assert_array_equal(back.read(k), bf.read(k))
+    pd = Reader(tmp_path / "pd" / "model.safetensors")
+    np.testing.assert_array_equal(pd.read("funnel.encoder.blocks.0.0.attention.q_head.weight"), want.T)
+
+
+def test_streamed_manifest_hashes_are_the_files_hashes(tmp_path):
+    from reprokit.checkpoint import sha256_file
+    src, _ = _hf_dir(tmp_path)
+    out = convert(src, tmp_path / "pd", to="paddle", paddle_format="safetensors")
+    manifest = json.loads((out / "kit_manifest.json").read_text())
+    assert manifest["streamed"] is True
+    assert manifest["source_files"] == {"model.safetensors": sha256_file(src / "model.safetensors")}
+    assert manifest["files"]["model.safetensors"] == sha256_file(out / "model.safetensors")
+
+
+@pytest.mark.parametrize("cut", [4, 100, -10])
+def test_truncated_safetensors_is_refused_and_nothing_written(tmp_path, cut):
+    src, _ = _hf_dir(tmp_path)
+    data = (src / "model.safetensors").read_bytes()
+    (src / "model.safetensors").write_bytes(data[:cut] if cut > 0 else data[:cut])
+    with pytest.raises(KitError, match=r"model\.safetensors: (truncated|corrupt)"):
+        convert(src, tmp_path / "pd", to="paddle", paddle_format="safetensors")
+    assert not (tmp_path / "pd").exists() and not list(tmp_path.glob(".pd.tmp-*"))
+
+
+def test_bfloat16_to_pdparams_is_refused(tmp_path):
+    src, _ = _hf_dir(tmp_path)
+    with pytest.raises(KitError, match="bfloat16 needs safetensors"):
+        convert(src, tmp_path / "pd", to="paddle", dtype="bfloat16")

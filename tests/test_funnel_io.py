@@ -131,7 +131,7 @@ def test_truncated_weights_wrong_type_missing_config(tmp_path):
     hf_model("FunnelModel").save_pretrained(tmp_path / "t")
     path = tmp_path / "t" / "model.safetensors"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(KitError, match="model.safetensors: unreadable safetensors file"):
+    with pytest.raises(KitError, match=r"model.safetensors: truncated: tensor \S+ ends at byte"):
         P.FunnelModel.from_pretrained(tmp_path / "t")
     hf_model("FunnelModel").save_pretrained(tmp_path / "w")
     cfg = json.loads((tmp_path / "w" / "config.json").read_text())
