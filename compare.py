@@ -94,7 +94,7 @@ def plan(args):
         if args.config == "tiny":
             base = spec.TINY
         elif args.config in spec.RELEASED:
-            base = spec.RELEASED[args.config]
+            base = dict(spec.RELEASED[args.config], **spec.NO_DROPOUT)
         else:
             raise KitError(f"--config {args.config!r} is not tiny or one of {sorted(spec.RELEASED)} ({name})")
         archs = args.arch or list(spec.ARCHITECTURES)

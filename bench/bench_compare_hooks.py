@@ -35,7 +35,7 @@ def main(argv=None):
     torch.set_num_threads(os.cpu_count())
     spec = SPECS[args.model]
     arch = args.arch or ("FunnelForQuestionAnswering" if args.model == "funnel" else "GAUAlphaForQuestionAnswering")
-    base = spec.TINY if args.config == "tiny" else spec.RELEASED[args.config]
+    base = spec.TINY if args.config == "tiny" else dict(spec.RELEASED[args.config], **spec.NO_DROPOUT)
     kw = spec.config_kwargs(base, arch)
     lengths = tuple(int(x) for x in args.lengths.split(","))
     tm, pm = spec.build_pair(kw, arch, realistic=True)

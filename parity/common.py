@@ -232,21 +232,29 @@ def _structural(ref: Dict[str, np.ndarray], other: Dict[str, np.ndarray]) -> Lis
     return out
 
 
-def layer_diffs(t32, p32, t64, p64, tol32: dict, tol64: float) -> List[dict]:
+def layer_diffs(t32, p32, t64, tol32: dict) -> List[dict]:
     """Per-layer entries in the reference's order: the float32 diff (bar, or noise floor against the float64
-    reference) and the float64 diff (logic). Entry: {"name", "layer", "float32": Diff, "float64": Diff|None, "ok"}.
-    A key recorded on one side only comes first, as a failure."""
+    reference t64 when given). Entry: {"name", "layer", "float32": Diff, "float64": None, "ok"}; `attach_float64`
+    adds the logic check. A key recorded on one side only comes first, as a failure."""
     entries = [{"name": d.name, "layer": layer_of(d.name.split(" (")[0]), "float32": d, "float64": None, "ok": False}
                for d in _structural(t32, p32)]
     for k in t32:
         if k not in p32:
             continue
         d32 = diff_arrays(k, t32[k], p32[k], **tol32)
-        if k in t64:
+        if t64 and k in t64:
             with_noise_floor([d32], t32, p32, t64, FLOOR_FACTOR)
-        d64 = diff_arrays(k, t64[k], p64[k], tol_max=tol64, relative_to_scale=True) if k in t64 and k in p64 else None
-        entries.append({"name": k, "layer": layer_of(k), "float32": d32, "float64": d64,
-                        "ok": d32.ok and (d64 is None or d64.ok)})
+        entries.append({"name": k, "layer": layer_of(k), "float32": d32, "float64": None, "ok": d32.ok})
+    return entries
+
+
+def attach_float64(entries: List[dict], t64, p64, tol64: float) -> List[dict]:
+    """The float64 torch-vs-paddle diff of each entry recorded on both sides (the logic check)."""
+    for e in entries:
+        k = e["name"]
+        if k in t64 and k in p64:
+            e["float64"] = diff_arrays(k, t64[k], p64[k], tol_max=tol64, relative_to_scale=True)
+            e["ok"] = e["ok"] and e["float64"].ok
     return entries
 
 
@@ -307,43 +315,61 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
     "first_divergence": {"forward", "backward"}, "unmatched": {"torch", "paddle"}}.
     `pairs` ({"float32": (tm, pm), "float64": (tm, pm)}) and `batch` replace the spec's random ones (real weights);
     training steps need the spec's builder and are skipped then. float64=False: float32 only, bars only (no noise
-    floor, no logic check). `tol`: tolerances(...) to replace the default bars."""
+    floor, no logic check). `tol`: tolerances(...) to replace the default bars.
+
+    Memory: one model alive at a time where possible, and each float32 result is reduced to its diffs as soon as the
+    float64 reference exists (an xlarge Funnel is 1.9 GB of weights in float32, 3.7 GB in float64, as much again per
+    gradient set)."""
     tol = tol or tolerances()
-    dtypes = ("float32", "float64") if float64 else ("float32",)
     batch = spec.make_batch(arch, kwargs, lengths=lengths, seed=seed) if batch is None else batch
     table = spec.reference_table(kwargs, arch)
-    table_by_name = {p.name: p for p in table}
-    given_pairs = pairs is not None
     tol64 = FLOAT64_TOL_FLOAT32_LOSS if arch in spec.FLOAT32_LOSS_ARCHS else FLOAT64_TOL
     dim = spec.embeds_dim(kwargs)
     paths = ["ids"] + (["embeds"] if dim else [])
-    runs, recs = {}, {}
-    for dt in dtypes:  # one pair alive at a time (an xlarge float64 pair alone is 7.5 GB)
-        tm, pm = pairs[dt] if given_pairs else \
-            spec.build_pair(kwargs, arch, seed=seed, realistic=realistic, dtype=dt)
-        if dt == "float32":
-            names, only_t, only_p = matched_names(tm, pm)
-        runs[dt] = {}
+    embeds = {"ids": None,
+              "embeds": np.random.RandomState(seed + 7).standard_normal(batch["input_ids"].shape + (dim,))
+              if dim else None}
+
+    def pair_of(dt):
+        if pairs is not None:
+            return pairs[dt]
+        tm = spec.build_torch(kwargs, arch, seed=seed, realistic=realistic, dtype=dt)
+        return tm, None  # the Paddle twin is made from tm after tm has run (one model at a time)
+
+    def twin(tm, pm, dt):
+        return pm if pm is not None else paddle_twin(tm, lambda: spec.make_paddle(kwargs, arch), dt)
+
+    def run_side(side, names):
+        """{path: (outputs, grads)}, and the layer records of the ids path."""
+        res, rec = {}, None
         for path in paths:
-            embeds = None
-            if path == "embeds":
-                embeds = np.random.RandomState(seed + 7).standard_normal(batch["input_ids"].shape + (dim,))
-            pair = []
-            for side in sides(tm, pm, dt):
-                rec = LayerRecorder(side.fw, side.model, names) if layers and path == "ids" else None
-                named, grads = side_forward_backward(side, batch, table, seed, embeds, recorder=rec)
-                if path == "embeds":  # the ids path covers the parameter gradients: keep only d/d inputs_embeds
-                    grads = {"inputs_embeds": grads["inputs_embeds"]}
-                pair.append((named, grads))
-                if rec is not None:
-                    recs[dt, side.fw] = rec
-            runs[dt][path] = tuple(pair)
-        del tm, pm, side
-    empty = ({}, {})
+            r = LayerRecorder(side.fw, side.model, names) if layers and path == "ids" else None
+            named, grads = side_forward_backward(side, batch, table, seed, embeds[path], recorder=r)
+            if path == "embeds":  # the ids path covers the parameter gradients: keep only d/d inputs_embeds
+                grads = {"inputs_embeds": grads["inputs_embeds"]}
+            res[path] = (named, grads)
+            rec = rec or r
+        return res, ((rec.outputs, rec.input_grads) if rec else ({}, {}))
+
+    # float32: both sides
+    tm, pm = pair_of("float32")
+    pm = twin(tm, pm, "float32")
+    names, only_t, only_p = matched_names(tm, pm)
+    t32, trec32 = run_side(Side("torch", tm, "float32"), names)
+    del tm
+    p32, prec32 = run_side(Side("paddle", pm, "float32"), names)
+    del pm
+    # float64 torch: the reference's truth; reduce float32 to diffs against it
+    t64, trec64 = ({}, ({}, {}))
+    if float64:
+        tm, pm = pair_of("float64")
+        t64, trec64 = run_side(Side("torch", tm, "float64"), names)
+        pm = twin(tm, pm, "float64")
+        del tm
     out = {}
     for path in paths:
-        (f32_t, g32_t), (f32_p, g32_p) = runs["float32"][path]
-        (f64_t, g64_t), (f64_p, g64_p) = runs["float64"][path] if float64 else (empty, empty)
+        (f32_t, g32_t), (f32_p, g32_p) = t32[path], p32[path]
+        f64_t, g64_t = t64.get(path, ({}, {}))
         fwd = diff_dicts(f32_t, f32_p, **tol["forward"])
         bwd = diff_dicts(g32_t, g32_p, **tol["backward"])
         if float64:
@@ -353,56 +379,65 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
             # on the way back and the "zero" key-bias gradient is ~1e-8 of its layer's scale: float32 resolution.
             bwd = zero_gradient_diffs(bwd, table, {"torch": g32_t, "paddle": g32_p, "float64": g64_t}, "float64",
                                       tol=tol["backward"]["tol_max"], tol_truth=FLOAT64_TOL_FLOAT32_LOSS)
-        out[f"forward_{path}"] = fwd
-        out[f"backward_{path}"] = bwd
-        if float64:
+        out[f"forward_{path}"], out[f"backward_{path}"] = fwd, bwd
+    if layers:
+        fwd_layers = layer_diffs(trec32[0], prec32[0], trec64[0], tol["forward"])
+        bwd_layers = layer_diffs(trec32[1], prec32[1], trec64[1], tol["backward"])
+    del t32, p32, trec32, prec32
+    # float64 paddle: the logic check
+    if float64:
+        p64, prec64 = run_side(Side("paddle", pm, "float64"), names)
+        del pm
+        for path in paths:
+            (f64_t, g64_t), (f64_p, g64_p) = t64[path], p64[path]
             out[f"float64_forward_{path}"] = diff_dicts(f64_t, f64_p, tol_max=tol64, relative_to_scale=True)
             out[f"float64_backward_{path}"] = diff_dicts(g64_t, g64_p, tol_max=tol64, relative_to_scale=True)
-    if recs:
-        tol64_layers = max(tol64, spec.LAYER_FLOAT64_TOL)
-
-        def recorded(attr):
-            return [getattr(recs[dt, fw], attr) if (dt, fw) in recs else {}
-                    for dt in ("float32", "float64") for fw in ("torch", "paddle")]
-        fwd_layers = layer_diffs(*recorded("outputs"), tol["forward"], tol64_layers)
-        bwd_layers = layer_diffs(*recorded("input_grads"), tol["backward"], tol64_layers)
+        if layers:
+            tol64_layers = max(tol64, spec.LAYER_FLOAT64_TOL)
+            attach_float64(fwd_layers, trec64[0], prec64[0], tol64_layers)
+            attach_float64(bwd_layers, trec64[1], prec64[1], tol64_layers)
+        del t64, p64, trec64, prec64
+    if layers:
         bwd_layers = backward_order(bwd_layers, out["backward_ids"])
         out["layers"] = {"forward": fwd_layers, "backward": bwd_layers,
                          "first_divergence": {"forward": first_divergence(fwd_layers),
                                               "backward": first_divergence(bwd_layers)},
                          "unmatched": {"torch": only_t, "paddle": only_p}}
-    if steps and not given_pairs:
-        batches = [spec.make_batch(arch, kwargs, lengths=lengths, seed=seed + s) for s in range(steps)]
-        trained = {}
-        for dt in dtypes:  # the float64 run is the noise floor of the reference: its torch side alone
-            tm, pm = spec.build_pair(kwargs, arch, seed=seed, realistic=realistic, dtype=dt)
-            st, sp = sides(tm, pm, dt)
-            del tm, pm
-            if dt == "float32":
-                initial = st.weights(table)
-            kw = dict(lr=lr, seed=seed)
-            lt, wt = train_side(st, table, batches, **kw)
-            del st
-            lp, wp = train_side(sp, table, batches, **kw) if dt == "float32" else (None, None)
-            del sp
-            trained[dt] = ({"torch": lt, "paddle": lp}, wt, wp)
-        l32, w32_t, w32_p = trained["float32"]
-        loss_t = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32["torch"])}
-        loss_p = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32["paddle"])}
-        out["train_losses"] = diff_dicts(loss_t, loss_p, **tol["train"])
-        weights = diff_dicts(w32_t, w32_p, **tol["train"])
-        if float64:
-            l64, w64_t, _ = trained["float64"]
-            loss_64 = {f"loss.step{i}": np.array(v) for i, v in enumerate(l64["torch"])}
-            with_noise_floor(out["train_losses"], loss_t, loss_p, loss_64, FLOOR_FACTOR)
-            with_noise_floor(weights, w32_t, w32_p, w64_t, FLOOR_FACTOR)
-        # zero-gradient parameters move only by noise-driven Adam steps (each at most ~lr): bound the move itself
-        bound = ADAM_NOISE_STEP * lr * steps
-        for i, d in enumerate(weights):
-            p = table_by_name[d.name]
-            if p.zero_grad_scale:
-                moved = max(float(np.abs(w[d.name] - initial[d.name]).max()) for w in (w32_t, w32_p))
-                weights[i] = Diff(d.name + " (zero gradient: moved only by noise)", d.shape, moved, 0.0,
-                                  d.max_ref, bound, float("inf"))
-        out["train_weights"] = weights
+    if steps and pairs is None:
+        out.update(_train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr, float64, tol))
     return out
+
+
+def _train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr, float64, tol) -> dict:
+    """`steps` AdamW steps on each side from the same weights and batches, one model training at a time; the float64
+    torch run is the noise floor (its Paddle twin is not needed)."""
+    batches = [spec.make_batch(arch, kwargs, lengths=lengths, seed=seed + s) for s in range(steps)]
+    kw = dict(lr=lr, seed=seed)
+    tm = spec.build_torch(kwargs, arch, seed=seed, realistic=realistic, dtype="float32")
+    initial = Side("torch", tm, "float32").weights(table)
+    pm = paddle_twin(tm, lambda: spec.make_paddle(kwargs, arch), "float32")
+    l32_t, w32_t = train_side(Side("torch", tm, "float32"), table, batches, **kw)
+    del tm
+    l32_p, w32_p = train_side(Side("paddle", pm, "float32"), table, batches, **kw)
+    del pm
+    loss_t = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32_t)}
+    loss_p = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32_p)}
+    losses = diff_dicts(loss_t, loss_p, **tol["train"])
+    weights = diff_dicts(w32_t, w32_p, **tol["train"])
+    if float64:
+        tm = spec.build_torch(kwargs, arch, seed=seed, realistic=realistic, dtype="float64")
+        l64, w64_t = train_side(Side("torch", tm, "float64"), table, batches, **kw)
+        del tm
+        loss_64 = {f"loss.step{i}": np.array(v) for i, v in enumerate(l64)}
+        with_noise_floor(losses, loss_t, loss_p, loss_64, FLOOR_FACTOR)
+        with_noise_floor(weights, w32_t, w32_p, w64_t, FLOOR_FACTOR)
+        del w64_t
+    # zero-gradient parameters move only by noise-driven Adam steps (each at most ~lr): bound the move itself
+    by_name = {p.name: p for p in table}
+    bound = ADAM_NOISE_STEP * lr * steps
+    for i, d in enumerate(weights):
+        if by_name[d.name].zero_grad_scale:
+            moved = max(float(np.abs(w[d.name] - initial[d.name]).max()) for w in (w32_t, w32_p))
+            weights[i] = Diff(d.name + " (zero gradient: moved only by noise)", d.shape, moved, 0.0,
+                              d.max_ref, bound, float("inf"))
+    return {"train_losses": losses, "train_weights": weights}

@@ -74,15 +74,20 @@ def rescale_(model: torch.nn.Module, seed: int, factor: float = 2.0) -> None:
                 p.mul_(factor)
 
 
-def build_pair(kwargs: dict, arch: str, seed: int = 0, realistic: bool = False, dtype: str = "float32"):
-    """A torch reference model and the Paddle port holding the same weights (loaded through the table)."""
+def build_torch(kwargs: dict, arch: str, seed: int = 0, realistic: bool = False, dtype: str = "float32"):
+    """The torch reference model with seeded weights, in train mode."""
     torch.manual_seed(seed)
     tm = make_torch(kwargs, arch)
     if realistic:
         rescale_(tm, seed)
     if dtype == "float64":
         tm = tm.double()
-    tm.train()
+    return tm.train()
+
+
+def build_pair(kwargs: dict, arch: str, seed: int = 0, realistic: bool = False, dtype: str = "float32"):
+    """A torch reference model and the Paddle port holding the same weights (loaded through the table)."""
+    tm = build_torch(kwargs, arch, seed, realistic, dtype)
     return tm, paddle_twin(tm, lambda: make_paddle(kwargs, arch), dtype)
 
 

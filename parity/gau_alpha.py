@@ -41,9 +41,9 @@ def config_kwargs(base: dict, arch: str, **overrides) -> dict:
     return kw
 
 
-def build_pair(kwargs: dict, arch: str, seed: int = 0, realistic: bool = False, dtype: str = "float32",
-               scale: float = None):
-    """A torch reference model and the Paddle port holding the same weights (loaded through the table)."""
+def build_torch(kwargs: dict, arch: str, seed: int = 0, realistic: bool = False, dtype: str = "float32",
+                scale: float = None):
+    """The torch reference with seeded weights (dense weights x `scale`, trained-scale norm gains), train mode."""
     scale = (TRAINED_SCALE if realistic else 1.0) if scale is None else scale
     torch.manual_seed(seed)
     tm = make_torch(kwargs, arch)
@@ -55,7 +55,13 @@ def build_pair(kwargs: dict, arch: str, seed: int = 0, realistic: bool = False, 
                 p.copy_(0.5 + torch.rand(p.shape))
     if dtype == "float64":
         tm = tm.double()
-    tm.train()
+    return tm.train()
+
+
+def build_pair(kwargs: dict, arch: str, seed: int = 0, realistic: bool = False, dtype: str = "float32",
+               scale: float = None):
+    """A torch reference model and the Paddle port holding the same weights (loaded through the table)."""
+    tm = build_torch(kwargs, arch, seed, realistic, dtype, scale)
     return tm, paddle_twin(tm, lambda: make_paddle(kwargs, arch), dtype)
 
 

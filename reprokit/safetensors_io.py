@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import queue
+import threading
 import struct
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
@@ -27,12 +28,39 @@ FLOAT_CODES = {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16":
 MAX_HEADER = 100 * 1024 * 1024
 
 
+class Hasher:
+    """sha256 on a worker thread (hashlib releases the GIL on large buffers), so hashing overlaps the reads,
+    transposes and writes on a second core. At most 4 buffers wait in the queue."""
+
+    def __init__(self):
+        self._h = hashlib.sha256()
+        self._q: "queue.Queue" = queue.Queue(maxsize=4)
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while True:
+            b = self._q.get()
+            if b is None:
+                return
+            self._h.update(b)
+
+    def update(self, b) -> None:
+        self._q.put(b)
+
+    def hexdigest(self) -> str:
+        if self._t.is_alive():
+            self._q.put(None)
+            self._t.join()
+        return self._h.hexdigest()
+
+
 class Reader:
     def __init__(self, path):
         """Parse and validate the header. The file's sha256 is computed on the way: bytes read in file order are
         hashed as they pass, `sha256()` reads whatever was not."""
         self.path = Path(path)
-        self._hash = hashlib.sha256()
+        self._hash = Hasher()
         try:
             self.size = self.path.stat().st_size
             with open(self.path, "rb") as f:
@@ -76,15 +104,20 @@ class Reader:
     def read(self, name: str) -> np.ndarray:
         info = self.tensors[name]
         begin, end = info["data_offsets"]
-        with open(self.path, "rb") as f:
+        array = np.empty(info["shape"], dtype=DTYPES[info["dtype"]])  # filled by readinto: no zeroing pass
+        buf = array.reshape(-1).view(np.uint8).data
+        with open(self.path, "rb", buffering=0) as f:
             f.seek(self.data_start + begin)
-            buf = bytearray(end - begin)
-            if f.readinto(buf) != len(buf):
-                raise KitError(f"{self.path}: truncated while reading {name}")
+            got = 0
+            while got < len(buf):
+                n = f.readinto(buf[got:])
+                if not n:
+                    raise KitError(f"{self.path}: truncated while reading {name}")
+                got += n
         if self.data_start + begin == self._pos:
             self._hash.update(buf)
             self._pos += len(buf)
-        return np.frombuffer(buf, dtype=DTYPES[info["dtype"]]).reshape(info["shape"])
+        return array
 
 
     def in_file_order(self, names: Iterable[str]) -> List[str]:
@@ -176,7 +209,7 @@ def write_streaming(path, items: Iterable[Tuple[str, str, Tuple[int, ...], Calla
         header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
     blob = json.dumps(header, separators=(",", ":")).encode("utf-8")
     blob += b" " * (-len(blob) % 8)  # data aligned to 8 bytes, as the reference writer does
-    digest = hashlib.sha256()
+    digest = Hasher()
     with open(path, "wb") as f:
         for chunk in (struct.pack("<Q", len(blob)), blob):
             f.write(chunk)
@@ -189,6 +222,4 @@ def write_streaming(path, items: Iterable[Tuple[str, str, Tuple[int, ...], Calla
             f.write(data)
             digest.update(data)
             del array, data
-        f.flush()
-        os.fsync(f.fileno())
     return digest.hexdigest()
