@@ -37,16 +37,7 @@ def mlm_logits(model_dir: Path, backend: str, ids: np.ndarray) -> np.ndarray:
     if backend == "torch":
         import torch
         import torch_ref.gau_alpha as R
-        from reprokit.checkpoint import load_state
-        from reprokit.gau_alpha_table import gau_alpha_table
-        from reprokit.tables import convert_state
-        config = R.load_config(model_dir)
-        model = R.GAUAlphaForMaskedLM(config).eval()
-        layout, state, path = load_state(model_dir)
-        state = convert_state(gau_alpha_table(config, "GAUAlphaForMaskedLM"),
-                              {k if k.startswith(("gau_alpha.", "cls.")) else "gau_alpha." + k: v
-                               for k, v in state.items()}, layout, "torch", origin=str(path))
-        model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
+        model = R.GAUAlphaForMaskedLM.from_pretrained(model_dir).eval()
         with torch.no_grad():
             return model(torch.tensor(ids))["logits"].numpy()
     import paddle

@@ -291,6 +291,16 @@ def backward_order(entries: List[dict], param_diffs: List[Diff]) -> List[dict]:
     return out
 
 
+def _trace(stage: str) -> None:
+    """REPROKIT_TRACE_MEMORY=1: print the resident set size at each stage of run_checks (to stderr)."""
+    import os
+    import sys
+    if os.environ.get("REPROKIT_TRACE_MEMORY"):
+        with open("/proc/self/statm") as f:
+            rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        print(f"[memory] {stage}: RSS {rss / 2**30:.2f} GiB", file=sys.stderr, flush=True)
+
+
 # ---- the full check, used by the tests and compare.py ----------------------------------------------------------------
 def tensor_checks(results: dict) -> Dict[str, List[Diff]]:
     """The whole-model checks of a run_checks result (every key but "layers")."""
@@ -356,15 +366,19 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
     pm = twin(tm, pm, "float32")
     names, only_t, only_p = matched_names(tm, pm)
     t32, trec32 = run_side(Side("torch", tm, "float32"), names)
+    _trace("float32 torch done")
     del tm
     p32, prec32 = run_side(Side("paddle", pm, "float32"), names)
+    _trace("float32 paddle done")
     del pm
     # float64 torch: the reference's truth; reduce float32 to diffs against it
     t64, trec64 = ({}, ({}, {}))
     if float64:
         tm, pm = pair_of("float64")
         t64, trec64 = run_side(Side("torch", tm, "float64"), names)
+        _trace("float64 torch done")
         pm = twin(tm, pm, "float64")
+        _trace("float64 twin built")
         del tm
     out = {}
     for path in paths:
@@ -384,9 +398,11 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
         fwd_layers = layer_diffs(trec32[0], prec32[0], trec64[0], tol["forward"])
         bwd_layers = layer_diffs(trec32[1], prec32[1], trec64[1], tol["backward"])
     del t32, p32, trec32, prec32
+    _trace("float32 reduced to diffs")
     # float64 paddle: the logic check
     if float64:
         p64, prec64 = run_side(Side("paddle", pm, "float64"), names)
+        _trace("float64 paddle done")
         del pm
         for path in paths:
             (f64_t, g64_t), (f64_p, g64_p) = t64[path], p64[path]

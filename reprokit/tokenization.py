@@ -39,8 +39,10 @@ class GAUAlphaTokenizer:
     def tokenize(self, text: str) -> List[str]:
         return self._tok.encode(text, add_special_tokens=False).tokens
 
-    def __call__(self, text: str, text_pair: Optional[str] = None, max_length: int = 512) -> Dict[str, List[int]]:
-        """[CLS] a [SEP] (b [SEP]); the longer side is truncated first to fit max_length."""
+    def __call__(self, text: str, text_pair: Optional[str] = None, max_length: int = 512,
+                 truncation: bool = True) -> Dict[str, List[int]]:
+        """[CLS] a [SEP] (b [SEP]); the longer side is truncated first to fit max_length (`truncation` is accepted
+        for HF-style calls; truncation is always on)."""
         a = self._tok.encode(text, add_special_tokens=False).ids
         b = self._tok.encode(text_pair, add_special_tokens=False).ids if text_pair is not None else None
         budget = max_length - (3 if b is not None else 2)

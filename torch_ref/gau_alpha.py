@@ -14,10 +14,13 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from reprokit.errors import KitError
 from reprokit.rope import rope_tables
 
 INF = 1e4
@@ -244,6 +247,44 @@ class GAUAlphaPreTrainedModel(nn.Module):
             save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
 
         return write_directory(directory, write, manifest_extra={"layout": "torch", "class": type(self).__name__})
+
+    @classmethod
+    def from_pretrained(cls, directory, allow_new_head: bool = False, trust_pickle: bool = False, **overrides):
+        """Load a HF-style torch directory or a Paddle one (converted through the table), strictly: missing,
+        unexpected or mis-shaped keys are one error. allow_new_head: head parameters absent or mis-shaped in the
+        checkpoint (a new num_labels) keep their fresh init."""
+        from reprokit.checkpoint import load_state, read_config
+        from reprokit.gau_alpha_table import gau_alpha_table
+        from reprokit.tables import convert_array, describe_key_problems
+
+        config = GAUAlphaConfig.from_dict({**read_config(directory, "gau_alpha"), **overrides})
+        model = cls(config)
+        layout, state, path = load_state(directory, trust_pickle=trust_pickle)
+        prefix = cls.base_model_prefix + "."
+        if cls is GAUAlphaModel and any(k.startswith(prefix) for k in state):  # the encoder of a model with a head
+            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        elif cls is not GAUAlphaModel and not any(k.startswith(prefix) for k in state):  # a bare encoder + new head
+            state = {prefix + k: v for k, v in state.items()}
+        table = gau_alpha_table(config, cls.__name__)
+        own = model.state_dict()
+        missing, mismatched, loaded = [], [], {}
+        for p in table:
+            if p.name not in state:
+                if not p.tied_to and not (allow_new_head and p.head):
+                    missing.append(p.name)
+                continue
+            if tuple(state[p.name].shape) != p.shape_in(layout):
+                if allow_new_head and p.head:
+                    continue
+                mismatched.append(f"{p.name} {list(state[p.name].shape)}")
+                continue
+            loaded[p.name] = torch.from_numpy(np.ascontiguousarray(convert_array(p, state[p.name], layout, "torch")))
+        unexpected = sorted(set(state) - {p.name for p in table})
+        if missing or mismatched or unexpected:
+            raise KitError(describe_key_problems(str(path), missing, unexpected, mismatched))
+        own.update({k: v.to(own[k].dtype) for k, v in loaded.items()})
+        model.load_state_dict(own)
+        return model
 
     def post_init(self):
         for module in self.modules():

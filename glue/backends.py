@@ -1,0 +1,271 @@
+"""The two training backends behind glue/run_glue.py: HF Trainer (torch) and PaddleNLP Trainer (Paddle), each given
+the same numpy batches (reprokit.glue.pad_batch), the same per-epoch sample order, the same per-parameter learning
+rates and weight decay (reprokit.layer_decay), and a callback that writes every log line to metrics.jsonl.
+
+A backend exposes: load_model(args, num_labels), make_trainer(args, model, train, eval, compute_metrics, log_path),
+predict(trainer, dataset) -> logits (numpy).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List
+
+import numpy as np
+
+from reprokit.checkpoint import read_config
+from reprokit.glue import pad_batch
+from reprokit.layer_decay import param_rates
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The sample order of one epoch: the same permutation for both backends."""
+    return np.random.RandomState(seed + epoch).permutation(n)
+
+
+class FeatureDataset:
+    """A list of feature dicts, indexable (both trainers' datasets only need __len__ and __getitem__)."""
+
+    def __init__(self, features: List[dict]):
+        self.features = features
+
+    def __len__(self):
+        return len(self.features)
+
+    def __getitem__(self, i):
+        return self.features[i]
+
+
+def _model_type(path) -> str:
+    return read_config(path).get("model_type")
+
+
+def _rates(model_type, config, names, args):
+    return param_rates(names, model_type, config, args.layer_lr_decay, args.weight_decay)
+
+
+def _jsonl_writer(log_path: Path, backend: str):
+    def write(step, logs):
+        with open(log_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"backend": backend, "step": step, **{k: v for k, v in logs.items()
+                                                                     if isinstance(v, (int, float, str))}}) + "\n")
+    return write
+
+
+# ---- torch ------------------------------------------------------------------------------------------------------------
+class TorchBackend:
+    name = "torch"
+
+    def load_model(self, args, num_labels: int):
+        model_type = _model_type(args.model_name_or_path)
+        if model_type == "funnel":
+            from transformers import FunnelForSequenceClassification
+            return FunnelForSequenceClassification.from_pretrained(args.model_name_or_path, num_labels=num_labels)
+        import torch_ref.gau_alpha as R
+        return R.GAUAlphaForSequenceClassification.from_pretrained(args.model_name_or_path, allow_new_head=True,
+                                                                   num_labels=num_labels)
+
+    def make_trainer(self, args, model, train_ds, eval_ds, compute_metrics, log_path, pad_id):
+        import torch
+        from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+
+        model_type = _model_type(args.model_name_or_path)
+        write = _jsonl_writer(log_path, self.name)
+        step_losses: List[float] = []
+
+        class Sampler(torch.utils.data.Sampler):
+            def __init__(self, n):
+                self.n, self.epoch, self.calls = n, None, 0
+
+            def set_epoch(self, epoch):
+                self.epoch = int(epoch)
+
+            def __iter__(self):
+                epoch = self.calls if self.epoch is None else self.epoch
+                self.calls += 1
+                return iter(epoch_order(self.n, args.seed, epoch).tolist())
+
+            def __len__(self):
+                return self.n
+
+        class KitTrainer(Trainer):
+            def create_optimizer(self):
+                if self.optimizer is None:
+                    named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+                    rates = _rates(model_type, self.model.config, [n for n, _ in named], args)
+                    groups = {}
+                    for n, p in named:
+                        groups.setdefault(rates[n], []).append(p)
+                    self.optimizer = torch.optim.AdamW(
+                        [{"params": ps, "lr": args.learning_rate * s, "weight_decay": wd}
+                         for (s, wd), ps in groups.items()],
+                        lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon)
+                return self.optimizer
+
+            def _get_train_sampler(self):
+                return Sampler(len(self.train_dataset))
+
+            def compute_loss(self, model, inputs, return_outputs=False, **kw):
+                out = super().compute_loss(model, inputs, return_outputs=return_outputs, **kw)
+                if model.training:
+                    step_losses.append(float((out[0] if return_outputs else out).detach()))
+                return out
+
+        class Log(TrainerCallback):
+            def on_log(self, a, state, control, logs=None, **kw):
+                write(state.global_step, logs or {})
+
+        def collate(features):
+            return {k: torch.from_numpy(v) for k, v in pad_batch(features, pad_id).items()}
+
+        targs = TrainingArguments(
+            output_dir=args.output_dir, per_device_train_batch_size=args.per_device_train_batch_size,
+            per_device_eval_batch_size=args.per_device_eval_batch_size, learning_rate=args.learning_rate,
+            num_train_epochs=args.num_train_epochs, max_steps=args.max_steps, warmup_ratio=args.warmup_ratio,
+            weight_decay=args.weight_decay, gradient_accumulation_steps=args.gradient_accumulation_steps,
+            fp16=args.fp16, bf16=args.bf16, seed=args.seed, logging_steps=args.logging_steps,
+            eval_strategy="steps" if args.eval_steps else ("epoch" if eval_ds is not None else "no"),
+            eval_steps=args.eval_steps or None, save_strategy="steps" if args.save_steps else "epoch",
+            save_steps=args.save_steps or 500, save_total_limit=args.save_total_limit,
+            load_best_model_at_end=args.load_best_model_at_end, metric_for_best_model=args.metric_for_best_model,
+            greater_is_better=True if args.metric_for_best_model else None, report_to=args.report_to_torch,
+            remove_unused_columns=False, dataloader_num_workers=0, use_cpu=not torch.cuda.is_available(),
+            disable_tqdm=True, max_grad_norm=args.max_grad_norm, adam_epsilon=args.adam_epsilon,
+            torch_compile=args.torch_compile, logging_dir=str(Path(log_path).parent / "tensorboard"))
+        callbacks = [Log()]
+        if args.early_stopping_patience:
+            callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.early_stopping_patience))
+        trainer = KitTrainer(model=model, args=targs, train_dataset=train_ds, eval_dataset=eval_ds,
+                             data_collator=collate, compute_metrics=compute_metrics, callbacks=callbacks)
+        trainer.step_losses = step_losses
+        return trainer
+
+    @staticmethod
+    def predictions(output) -> np.ndarray:
+        p = output.predictions
+        return np.asarray(p[0] if isinstance(p, (tuple, list)) else p)
+
+
+# ---- paddle -----------------------------------------------------------------------------------------------------------
+class PaddleBackend:
+    name = "paddle"
+
+    def load_model(self, args, num_labels: int):
+        import paddlenlp_ext  # noqa: F401
+        model_type = _model_type(args.model_name_or_path)
+        if model_type == "funnel":
+            from paddlenlp_ext.funnel import FunnelForSequenceClassification as cls
+        else:
+            from paddlenlp_ext.gau_alpha import GAUAlphaForSequenceClassification as cls
+        return cls.from_pretrained(args.model_name_or_path, allow_new_head=True, num_labels=num_labels)
+
+    def make_trainer(self, args, model, train_ds, eval_ds, compute_metrics, log_path, pad_id):
+        import paddle
+        from paddle.io import DistributedBatchSampler
+        from paddlenlp.trainer import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+
+        model_type = _model_type(args.model_name_or_path)
+        write = _jsonl_writer(log_path, self.name)
+        step_losses: List[float] = []
+
+        class BatchSampler(DistributedBatchSampler):
+            """The kit's per-epoch order, sharded over ranks like paddle's own sampler."""
+
+            def __iter__(self):
+                order = epoch_order(len(self.dataset), args.seed, self.epoch)
+                order = np.resize(order, self.total_size)[self.local_rank:self.total_size:self.nranks]
+                batch = []
+                for i in order.tolist():
+                    batch.append(i)
+                    if len(batch) == self.batch_size:
+                        yield batch
+                        batch = []
+                if batch and not self.drop_last:
+                    yield batch
+
+        class KitTrainer(Trainer):
+            def create_optimizer(self, lr_scheduler=None):
+                if self.optimizer is None:
+                    named = [(n, p) for n, p in self.model.named_parameters() if not p.stop_gradient]
+                    rates = _rates(model_type, self.model.config, [n for n, _ in named], args)
+                    decay = set()
+                    for n, p in named:
+                        scale, wd = rates[n]
+                        p.optimize_attr["learning_rate"] = scale  # paddle multiplies the scheduler's lr by it
+                        if wd:
+                            decay.add(p.name)
+                    self.optimizer = paddle.optimizer.AdamW(
+                        learning_rate=self.lr_scheduler if lr_scheduler is None else lr_scheduler,
+                        parameters=[p for _, p in named], weight_decay=args.weight_decay,
+                        apply_decay_param_fun=lambda name: name in decay, beta1=args.adam_beta1,
+                        beta2=args.adam_beta2, epsilon=args.adam_epsilon,
+                        grad_clip=paddle.nn.ClipGradByGlobalNorm(args.max_grad_norm) if args.max_grad_norm > 0
+                        else None)
+                return self.optimizer
+
+            def _get_train_sampler(self):
+                return BatchSampler(self.train_dataset, batch_size=self.args.per_device_train_batch_size,
+                                    num_replicas=self.args.dataset_world_size, rank=self.args.dataset_rank,
+                                    shuffle=False, drop_last=self.args.dataloader_drop_last)
+
+            def _save(self, output_dir=None, *a, **kw):
+                """The kit's directory format (config.json + weights + manifest), written next to whatever the
+                folder holds (checkpoints, trainer state), each file replaced atomically."""
+                import shutil
+                import tempfile
+                out = Path(output_dir or self.args.output_dir)
+                out.mkdir(parents=True, exist_ok=True)
+                with tempfile.TemporaryDirectory(dir=out) as tmp:
+                    self.model.save_pretrained(Path(tmp) / "model", overwrite=True)
+                    for f in (Path(tmp) / "model").iterdir():
+                        shutil.move(str(f), str(out / f.name))
+                paddle.save(self.args, str(out / "training_args.bin"))
+
+            def compute_loss(self, model, inputs, return_outputs=False):
+                out = super().compute_loss(model, inputs, return_outputs=return_outputs)
+                if model.training:
+                    step_losses.append(float((out[0] if return_outputs else out).detach()))
+                return out
+
+        class Log(TrainerCallback):
+            def on_log(self, a, state, control, logs=None, **kw):
+                write(state.global_step, logs or {})
+
+        def collate(features):
+            return {k: paddle.to_tensor(v) for k, v in pad_batch(features, pad_id).items()}
+
+        targs = TrainingArguments(
+            output_dir=args.output_dir, per_device_train_batch_size=args.per_device_train_batch_size,
+            per_device_eval_batch_size=args.per_device_eval_batch_size, learning_rate=args.learning_rate,
+            num_train_epochs=args.num_train_epochs, max_steps=args.max_steps, warmup_ratio=args.warmup_ratio,
+            weight_decay=args.weight_decay, gradient_accumulation_steps=args.gradient_accumulation_steps,
+            fp16=args.fp16, bf16=args.bf16, seed=args.seed, logging_steps=args.logging_steps,
+            evaluation_strategy="steps" if args.eval_steps else ("epoch" if eval_ds is not None else "no"),
+            eval_steps=args.eval_steps or None, save_strategy="steps" if args.save_steps else "epoch",
+            save_steps=args.save_steps or 500, save_total_limit=args.save_total_limit,
+            load_best_model_at_end=args.load_best_model_at_end, metric_for_best_model=args.metric_for_best_model,
+            greater_is_better=True if args.metric_for_best_model else None, report_to=args.report_to_paddle,
+            remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
+            max_grad_norm=args.max_grad_norm, adam_epsilon=args.adam_epsilon,
+            logging_dir=str(Path(log_path).parent / "visualdl"),
+            device="gpu" if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() else "cpu")
+        callbacks = [Log()]
+        if args.early_stopping_patience:
+            callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.early_stopping_patience))
+        trainer = KitTrainer(model=model, args=targs, train_dataset=train_ds, eval_dataset=eval_ds,
+                             data_collator=collate, compute_metrics=compute_metrics, callbacks=callbacks)
+        trainer.step_losses = step_losses
+        return trainer
+
+    @staticmethod
+    def predictions(output) -> np.ndarray:
+        p = output.predictions
+        return np.asarray(p[0] if isinstance(p, (tuple, list)) else p)
+
+
+BACKENDS = {"torch": TorchBackend, "paddle": PaddleBackend}
+
+
+def get_backend(name: str):
+    return BACKENDS[name]()
+

@@ -1,0 +1,278 @@
+"""GLUE pipeline on tiny fixtures the tests write: every task's raw TSV layout (tricky quoting included), metrics equal
+to scikit-learn / scipy, leaderboard files, the same per-parameter rates on both backends, two training steps with
+equal losses on both backends, and a learnable synthetic task both backends solve."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from parity import funnel as H
+from reprokit import KitError
+from reprokit import glue as G
+
+WORDS = ["good", "great", "fine", "bad", "awful", "poor", "the", "movie", "was", "plot", "a", "is", "it", "\"quoted"]
+VOCAB = ["<pad>", "<unk>", "<cls>", "<sep>", "<mask>"] + WORDS
+
+
+def write(path: Path, rows, header=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = (["\t".join(header)] if header else []) + ["\t".join(map(str, r)) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def glue_fixture(root: Path):
+    """One folder per task with train/dev/test in the raw GLUE column layout (2-3 rows each)."""
+    q = '"quoted start, never closed'  # with quoting on, this would swallow the next tabs and rows
+    write(root / "CoLA/train.tsv", [["gj04", 1, "", "the movie was good"], ["gj04", 0, "*", q]])
+    write(root / "CoLA/dev.tsv", [["gj04", 1, "", "it is fine"]])
+    write(root / "CoLA/test.tsv", [[0, "the plot"]], header=["index", "sentence"])
+    write(root / "SST-2/train.tsv", [["a good movie", 1], [q, 0]], header=["sentence", "label"])
+    write(root / "SST-2/dev.tsv", [["awful", 0]], header=["sentence", "label"])
+    write(root / "SST-2/test.tsv", [[0, "great"], [1, "poor"]], header=["index", "sentence"])
+    mh = ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"]
+    write(root / "MRPC/train.tsv", [[1, 1, 2, "it is good", "it is great"], [0, 3, 4, q, "bad"]], header=mh)
+    write(root / "MRPC/dev.tsv", [[1, 1, 2, "fine", "fine"]], header=mh)
+    write(root / "MRPC/test.tsv", [[0, 1, 2, "a", "b"]], header=["index"] + mh[1:])
+    sh = ["index", "genre", "filename", "year", "old_index", "source1", "source2", "sentence1", "sentence2", "score"]
+    write(root / "STS-B/train.tsv", [[0, "g", "f", "y", 0, "s", "s", "good", "great", 4.2],
+                                     [1, "g", "f", "y", 1, "s", "s", q, "bad", 0.5]], header=sh)
+    write(root / "STS-B/dev.tsv", [[0, "g", "f", "y", 0, "s", "s", "fine", "fine", 5.0]], header=sh)
+    write(root / "STS-B/test.tsv", [[0, "g", "f", "y", 0, "s", "s", "a", "b"]], header=sh[:-1])
+    qh = ["id", "qid1", "qid2", "question1", "question2", "is_duplicate"]
+    write(root / "QQP/train.tsv", [[0, 1, 2, "is it good", "is it great", 1], [1, 3, 4, q, "bad", 0]], header=qh)
+    write(root / "QQP/dev.tsv", [[0, 1, 2, "fine", "fine", 1]], header=qh)
+    write(root / "QQP/test.tsv", [[0, "a", "b"]], header=["id", "question1", "question2"])
+    nh = ["index", "promptID", "pairID", "genre", "b1", "b2", "p1", "p2", "sentence1", "sentence2", "label1",
+          "gold_label"]
+    row = lambda i, a, b, y: [i, 0, 0, "g", "", "", "", "", a, b, y, y]  # noqa: E731
+    write(root / "MNLI/train.tsv", [row(0, "good", "great", "entailment"), row(1, q, "bad", "contradiction"),
+                                    row(2, "fine", "the plot", "neutral")], header=nh)
+    write(root / "MNLI/dev_matched.tsv", [row(0, "good", "great", "entailment")], header=nh)
+    write(root / "MNLI/dev_mismatched.tsv", [row(0, "bad", "great", "contradiction")], header=nh)
+    for split in ("test_matched", "test_mismatched"):
+        write(root / f"MNLI/{split}.tsv", [[0, 0, 0, "g", "", "", "", "", "a", "b"]], header=nh[:10])
+    for name, labels in (("QNLI", ("entailment", "not_entailment")), ("RTE", ("entailment", "not_entailment")),
+                         ("WNLI", (0, 1))):
+        h = ["index", "question" if name == "QNLI" else "sentence1", "sentence" if name == "QNLI" else "sentence2",
+             "label"]
+        write(root / f"{name}/train.tsv", [[0, "is it good", "it is good", labels[0]], [1, q, "bad", labels[1]]],
+              header=h)
+        write(root / f"{name}/dev.tsv", [[0, "fine", "fine", labels[0]]], header=h)
+        write(root / f"{name}/test.tsv", [[0, "a", "b"]], header=h[:3])
+    write(root / "AX/AX.tsv", [[0, "a", "b"], [1, "good", "bad"]], header=["index", "sentence1", "sentence2"])
+    return root
+
+
+@pytest.fixture(scope="module")
+def glue_dir(tmp_path_factory):
+    return glue_fixture(tmp_path_factory.mktemp("glue"))
+
+
+EXPECTED_TRAIN = {"CoLA": 2, "SST-2": 2, "MRPC": 2, "STS-B": 2, "QQP": 2, "MNLI": 3, "QNLI": 2, "RTE": 2, "WNLI": 2}
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_TRAIN))
+def test_every_task_reads_its_raw_layout(glue_dir, name):
+    task = G.get_task(name)
+    train, _ = G.load_split(task, glue_dir / name, "train")
+    ex = train["train"]
+    assert len(ex) == EXPECTED_TRAIN[name]
+    quoted = [e for e in ex if e.text_a.startswith('"quoted start')]
+    assert len(quoted) == 1 and quoted[0].text_a == '"quoted start, never closed'  # nothing swallowed
+    if task.labels is None:
+        assert [e.label for e in ex] == [4.2, 0.5]
+    else:
+        assert all(e.label in range(len(task.labels)) for e in ex)
+    dev, _ = G.load_split(task, glue_dir / name, "dev")
+    assert list(dev) == list(task.dev)
+    test, _ = G.load_split(task, glue_dir / name, "test")
+    assert list(test) == list(task.test) and all(e.label is None and e.index == "0" for t in test.values()
+                                                   for e in t[:1])
+
+
+def test_mnli_labels_follow_the_hf_order(glue_dir):
+    task = G.get_task("MNLI")
+    ex = G.load_split(task, glue_dir / "MNLI", "train")[0]["train"]
+    assert [e.label for e in ex] == [0.0, 2.0, 1.0]  # entailment, contradiction, neutral
+    assert G.load_split(G.get_task("AX"), glue_dir / "AX", "test")[0]["AX"][1].text_b == "bad"
+
+
+def test_malformed_rows_name_file_and_line(tmp_path):
+    task = G.get_task("SST-2")
+    write(tmp_path / "train.tsv", [["good", 1], ["no label column"], ["bad", 7]], header=["sentence", "label"])
+    with pytest.raises(KitError, match=r"train\.tsv, line 3: 1 columns, need at least 2"):
+        G.read_tsv(task, tmp_path / "train.tsv", "train")
+    ex, report = G.read_tsv(task, tmp_path / "train.tsv", "train", skip_bad_rows=True)
+    assert len(ex) == 1 and [n for n, _ in report.skipped] == [3, 4]
+    assert "label '7' is not one of ['0', '1']" in report.skipped[1][1]
+    write(tmp_path / "stsb.tsv", [[0] * 7 + ["a", "b", "x"]], header=["h"] * 10)
+    with pytest.raises(KitError, match=r"stsb\.tsv, line 2: score 'x' is not a number"):
+        G.read_tsv(G.get_task("STS-B"), tmp_path / "stsb.tsv", "train")
+
+
+def test_hf_datasets_files(tmp_path):
+    task = G.get_task("MRPC")
+    rows = [{"sentence1": "good", "sentence2": "great", "label": 1, "idx": 0},
+            {"sentence1": "bad", "sentence2": "fine", "label": 0, "idx": 1}]
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    ex = G.read_hf_file(task, tmp_path / "train.jsonl", "train")
+    assert [(e.text_a, e.text_b, e.label) for e in ex] == [("good", "great", 1.0), ("bad", "fine", 0.0)]
+    (tmp_path / "bad.jsonl").write_text(json.dumps({"sentence1": "a", "label": 1}) + "\n")
+    with pytest.raises(KitError, match=r"bad\.jsonl: missing column\(s\) \['sentence2'\]"):
+        G.read_hf_file(task, tmp_path / "bad.jsonl", "train")
+
+
+def test_metrics_equal_sklearn_and_scipy():
+    from scipy.stats import pearsonr, spearmanr
+    from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
+    rng = np.random.RandomState(0)
+    for _ in range(20):
+        y = rng.randint(0, 2, size=50)
+        logits = rng.standard_normal((50, 2))
+        pred = logits.argmax(-1)
+        m = G.compute_metrics(G.get_task("MRPC"), logits, y)
+        assert m["accuracy"] == pytest.approx(accuracy_score(y, pred), abs=1e-12)
+        assert m["f1"] == pytest.approx(f1_score(y, pred), abs=1e-12)
+        assert G.compute_metrics(G.get_task("CoLA"), logits, y)["matthews_correlation"] == pytest.approx(
+            matthews_corrcoef(y, pred), abs=1e-12)
+        s, t = rng.standard_normal(40), np.round(rng.uniform(0, 5, 40), 1)  # rounded: ties for spearman
+        m = G.compute_metrics(G.get_task("STS-B"), s[:, None], t)
+        assert m["pearson"] == pytest.approx(pearsonr(s, t)[0], abs=1e-12)
+        assert m["spearmanr"] == pytest.approx(spearmanr(s, t)[0], abs=1e-12)
+    y3 = rng.randint(0, 3, 60)
+    l3 = rng.standard_normal((60, 3))
+    assert G.compute_metrics(G.get_task("MNLI"), l3, y3)["accuracy"] == pytest.approx(
+        accuracy_score(y3, l3.argmax(-1)))
+    assert G.matthews([1, 1, 1], [1, 1, 1]) == 0.0 == matthews_corrcoef([1, 1, 1], [1, 1, 1])
+
+
+def test_leaderboard_values():
+    assert G.leaderboard_values(G.get_task("MNLI"), np.array([[0, 1, 5.0], [3, 0, 0]])) == ["contradiction",
+                                                                                          "entailment"]
+    assert G.leaderboard_values(G.get_task("STS-B"), np.array([[1.23456], [4.0]])) == ["1.235", "4.000"]
+    assert G.leaderboard_values(G.get_task("QNLI"), np.array([[0.0, 1.0]])) == ["not_entailment"]
+    assert G.leaderboard_values(G.get_task("CoLA"), np.array([[0.0, 1.0]])) == ["1"]
+
+
+# ---- training on both backends --------------------------------------------------------------------------------------
+def tiny_checkpoint(tmp_path, num_labels=2):
+    """A tiny Funnel with a sequence-classification head and a Funnel tokenizer on a fixed vocabulary."""
+    from transformers import FunnelTokenizerFast
+    kw = H.config_kwargs(H.TINY, "FunnelForSequenceClassification", vocab_size=len(VOCAB), num_labels=num_labels)
+    tm, _ = H.build_pair(kw, "FunnelForSequenceClassification")
+    d = tmp_path / "tiny-funnel"
+    tm.save_pretrained(d)
+    (tmp_path / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
+    FunnelTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"), do_lower_case=True).save_pretrained(d)
+    return d
+
+
+def synthetic_sst2(root: Path, n_train=240, n_dev=60, seed=0):
+    """Sentiment decided by one word: positive words -> 1, negative -> 0, among filler words."""
+    rng = np.random.RandomState(seed)
+    pos, neg, filler = ["good", "great", "fine"], ["bad", "awful", "poor"], ["the", "movie", "was", "plot", "a", "it"]
+
+    def rows(n):
+        out = []
+        for _ in range(n):
+            y = rng.randint(2)
+            words = list(rng.choice(filler, size=rng.randint(2, 6)))
+            words.insert(rng.randint(len(words) + 1), rng.choice(pos if y else neg))
+            out.append([" ".join(words), y])
+        return out
+    write(root / "train.tsv", rows(n_train), header=["sentence", "label"])
+    write(root / "dev.tsv", rows(n_dev), header=["sentence", "label"])
+    write(root / "test.tsv", [[i, r[0]] for i, r in enumerate(rows(5))], header=["index", "sentence"])
+    return root
+
+
+def run_glue(*argv):
+    from glue.run_glue import main
+    return main(list(map(str, argv)))
+
+
+def test_same_rates_on_both_backends(tmp_path):
+    """Layer-wise decay 0.8 and weight decay 0.01: the torch optimizer's groups and paddle's per-parameter
+    multipliers and decay set give every parameter the same (lr, weight decay)."""
+    from glue.backends import get_backend
+    from glue.run_glue import parse_args
+    ckpt = tiny_checkpoint(tmp_path)
+    args = parse_args(["--model_name_or_path", str(ckpt), "--task_name", "SST-2", "--output_dir", str(tmp_path / "o"),
+                       "--layer_lr_decay", "0.8", "--weight_decay", "0.01", "--learning_rate", "1e-3"])
+    args.report_to_torch, args.report_to_paddle = [], "none"
+    tables = {}
+    for name in ("torch", "paddle"):
+        b = get_backend(name)
+        model = b.load_model(args, 2)
+        trainer = b.make_trainer(args, model, None, None, None, tmp_path / f"{name}.jsonl", 0)
+        if name == "torch":
+            opt = trainer.create_optimizer()
+            by_id = {id(p): (g["lr"], g["weight_decay"]) for g in opt.param_groups for p in g["params"]}
+            tables[name] = {n: by_id[id(p)] for n, p in model.named_parameters()}
+        else:
+            trainer.create_scheduler(10)
+            opt = trainer.create_optimizer()
+            tables[name] = {n: (1e-3 * p.optimize_attr["learning_rate"],
+                                0.01 if opt._apply_decay_param_fun(p.name) else 0.0)
+                            for n, p in model.named_parameters()}
+    assert tables["torch"].keys() == tables["paddle"].keys()
+    for n, (lr, wd) in tables["torch"].items():
+        assert tables["paddle"][n] == pytest.approx((lr, wd), rel=1e-12), n
+    lrs = {n: lr for n, (lr, _) in tables["torch"].items()}
+    assert lrs["funnel.embeddings.word_embeddings.weight"] == pytest.approx(1e-3 * 0.8 ** 8)  # 5 enc + 2 dec + 1
+    assert lrs["classifier.linear_out.weight"] == pytest.approx(1e-3)
+    assert tables["torch"]["funnel.encoder.blocks.0.0.attention.r_w_bias"][1] == 0.0
+
+
+def test_two_steps_same_losses_on_both_backends(tmp_path):
+    data = synthetic_sst2(tmp_path / "SST-2", n_train=16, n_dev=8)
+    ckpt = tiny_checkpoint(tmp_path)
+    losses = {}
+    for backend in ("torch", "paddle"):
+        out = tmp_path / f"out-{backend}"
+        assert run_glue("--backend", backend, "--model_name_or_path", ckpt, "--task_name", "SST-2", "--data_dir", data,
+                        "--output_dir", out, "--do_train", "--max_steps", 2, "--per_device_train_batch_size", 4,
+                        "--learning_rate", 1e-3, "--warmup_ratio", 0.5, "--weight_decay", 0.01,
+                        "--layer_lr_decay", 0.9, "--logging_steps", 1, "--log_dir", tmp_path / f"logs-{backend}",
+                        "--report_to", "none") == 0
+        losses[backend] = json.loads((tmp_path / f"logs-{backend}" / "step_losses.json").read_text())
+    t, p = np.array(losses["torch"]), np.array(losses["paddle"])
+    assert len(t) == len(p) == 2 and abs(t[1] - t[0]) > 1e-6  # the second step saw an updated model
+    np.testing.assert_allclose(p, t, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("backend", ["torch", "paddle"])
+def test_learnable_task_trains_evaluates_predicts(tmp_path, backend):
+    data = synthetic_sst2(tmp_path / "SST-2")
+    ckpt = tiny_checkpoint(tmp_path)
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    assert run_glue("--backend", backend, "--model_name_or_path", ckpt, "--task_name", "SST-2", "--data_dir", data,
+                    "--output_dir", out, "--do_train", "--do_eval", "--do_predict", "--num_train_epochs", 4,
+                    "--per_device_train_batch_size", 16, "--learning_rate", 3e-3, "--warmup_ratio", 0.1,
+                    "--logging_steps", 5, "--log_dir", logs, "--report_to", "none", "--seed", 1) == 0
+    res = json.loads((logs / "eval_results.json").read_text())["dev"]
+    assert res["eval_accuracy"] > 0.9, res
+    rows = (out / "SST-2.tsv").read_text().splitlines()
+    assert rows[0] == "index\tprediction" and len(rows) == 6
+    assert all(r.split("\t")[1] in ("0", "1") for r in rows[1:])
+    lines = [json.loads(x) for x in (logs / "metrics.jsonl").read_text().splitlines()]
+    assert any("loss" in x for x in lines) and any("eval_accuracy" in x for x in lines)
+    assert json.loads((logs / "args.json").read_text())["backend"] == backend
+    # run_predict.py on the saved model writes the same file
+    from glue.run_predict import main as predict
+    assert predict(["--backend", backend, "--model_name_or_path", str(out), "--task_name", "SST-2", "--data_dir",
+                    str(data), "--output_dir", str(tmp_path / "sub"), "--zip"]) == 0
+    assert (tmp_path / "sub" / "SST-2.tsv").read_text() == (out / "SST-2.tsv").read_text()
+    assert (tmp_path / "sub.zip").is_file()
+
+
+def test_bad_inputs_exit_2(tmp_path, capsys):
+    ckpt = tiny_checkpoint(tmp_path)
+    assert run_glue("--model_name_or_path", ckpt, "--task_name", "XNLI", "--output_dir", tmp_path / "o",
+                    "--do_train") == 2
+    assert "--task_name 'XNLI'" in capsys.readouterr().err
+    (tmp_path / "SST-2").mkdir()
+    assert run_glue("--model_name_or_path", ckpt, "--task_name", "SST-2", "--data_dir", tmp_path / "SST-2",
+                    "--output_dir", tmp_path / "o", "--do_train") == 2
+    assert "train.tsv: file not found" in capsys.readouterr().err
