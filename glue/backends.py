@@ -145,6 +145,17 @@ class TorchBackend:
         p = output.predictions
         return np.asarray(p[0] if isinstance(p, (tuple, list)) else p)
 
+    @staticmethod
+    def train(trainer, resume_from_checkpoint=None):
+        """HF 4.46 reloads its own rng_state.pth with torch.load's weights_only default (True since torch 2.6),
+        which refuses the numpy RNG state inside: allow exactly those numpy types, only while resuming."""
+        import torch
+        if not resume_from_checkpoint:
+            return trainer.train()
+        allowed = [np.core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+        with torch.serialization.safe_globals(allowed):
+            return trainer.train(resume_from_checkpoint=str(resume_from_checkpoint))
+
 
 # ---- paddle -----------------------------------------------------------------------------------------------------------
 class PaddleBackend:
@@ -157,7 +168,11 @@ class PaddleBackend:
             from paddlenlp_ext.funnel import FunnelForSequenceClassification as cls
         else:
             from paddlenlp_ext.gau_alpha import GAUAlphaForSequenceClassification as cls
-        return cls.from_pretrained(args.model_name_or_path, allow_new_head=True, num_labels=num_labels)
+        import paddle
+        # fresh internal parameter names (embedding_0.w_0, ...) for every model: the optimizer state in a checkpoint
+        # is keyed by them, so a resumed run must build the same names whatever was built before in the process
+        with paddle.utils.unique_name.guard():
+            return cls.from_pretrained(args.model_name_or_path, allow_new_head=True, num_labels=num_labels)
 
     def make_trainer(self, args, model, train_ds, eval_ds, compute_metrics, log_path, pad_id):
         import paddle
@@ -261,6 +276,13 @@ class PaddleBackend:
     def predictions(output) -> np.ndarray:
         p = output.predictions
         return np.asarray(p[0] if isinstance(p, (tuple, list)) else p)
+
+    @staticmethod
+    def train(trainer, resume_from_checkpoint=None):
+        import paddle
+        with paddle.utils.unique_name.guard():  # optimizer accumulator names (moment1_0, ...) as in the checkpoint
+            return trainer.train(resume_from_checkpoint=str(resume_from_checkpoint) if resume_from_checkpoint
+                                 else None)
 
 
 BACKENDS = {"torch": TorchBackend, "paddle": PaddleBackend}

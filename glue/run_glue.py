@@ -174,7 +174,7 @@ def run(args) -> int:
     trainer = backend.make_trainer(args, model, train_ds, first_dev, compute_metrics, log_path, pad_id)
     results = {}
     if args.do_train:
-        trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+        backend.train(trainer, args.resume_from_checkpoint)
         trainer.save_model(args.output_dir)
         _save_side_files(args.model_name_or_path, args.output_dir)
         (log_dir / "step_losses.json").write_text(json.dumps(trainer.step_losses) + "\n")

@@ -276,3 +276,24 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
     assert run_glue("--model_name_or_path", ckpt, "--task_name", "SST-2", "--data_dir", tmp_path / "SST-2",
                     "--output_dir", tmp_path / "o", "--do_train") == 2
     assert "train.tsv: file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("backend", ["torch", "paddle"])
+def test_resume_reaches_the_same_losses(tmp_path, backend):
+    """Stop after a checkpoint at step 3, resume from it: steps 4-6 have the losses of an uninterrupted run."""
+    data = synthetic_sst2(tmp_path / "SST-2", n_train=24, n_dev=8)
+    ckpt = tiny_checkpoint(tmp_path)
+    common = ["--backend", backend, "--model_name_or_path", ckpt, "--task_name", "SST-2", "--data_dir", data,
+              "--do_train", "--max_steps", 6, "--per_device_train_batch_size", 4, "--learning_rate", 1e-3,
+              "--warmup_ratio", 0.2, "--weight_decay", 0.01, "--save_steps", 3, "--logging_steps", 1,
+              "--report_to", "none"]
+    assert run_glue(*common, "--output_dir", tmp_path / "full", "--log_dir", tmp_path / "l-full") == 0
+    full = json.loads((tmp_path / "l-full" / "step_losses.json").read_text())
+    assert len(full) == 6
+    resumed_dir = tmp_path / "resumed"
+    import shutil
+    shutil.copytree(tmp_path / "full" / "checkpoint-3", resumed_dir / "checkpoint-3")  # what survived the kill
+    assert run_glue(*common, "--output_dir", resumed_dir, "--log_dir", tmp_path / "l-res",
+                    "--resume_from_checkpoint", resumed_dir / "checkpoint-3") == 0
+    resumed = json.loads((tmp_path / "l-res" / "step_losses.json").read_text())
+    np.testing.assert_allclose(resumed, full[3:], rtol=1e-6, atol=0)
