@@ -36,6 +36,13 @@ class FeatureDataset:
         return self.features[i]
 
 
+def _pad_to(args):
+    """--pad_to_max_length: every batch padded to max_seq_length. Funnel's pooling sees padded positions (an odd
+    last real token is pooled with a pad), so its outputs depend on the padded length: fixed padding makes a batch's
+    result independent of how it is split (across processes, or across backends' batchings)."""
+    return args.max_seq_length if getattr(args, "pad_to_max_length", False) else None
+
+
 def _model_type(path) -> str:
     return read_config(path).get("model_type")
 
@@ -116,7 +123,7 @@ class TorchBackend:
                 write(state.global_step, logs or {})
 
         def collate(features):
-            return {k: torch.from_numpy(v) for k, v in pad_batch(features, pad_id).items()}
+            return {k: torch.from_numpy(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
 
         targs = TrainingArguments(
             output_dir=args.output_dir, per_device_train_batch_size=args.per_device_train_batch_size,
@@ -247,7 +254,7 @@ class PaddleBackend:
                 write(state.global_step, logs or {})
 
         def collate(features):
-            return {k: paddle.to_tensor(v) for k, v in pad_batch(features, pad_id).items()}
+            return {k: paddle.to_tensor(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
 
         targs = TrainingArguments(
             output_dir=args.output_dir, per_device_train_batch_size=args.per_device_train_batch_size,

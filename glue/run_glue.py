@@ -41,6 +41,7 @@ def parse_args(argv=None):
     a("--do_eval", action="store_true")
     a("--do_predict", action="store_true", help="also write the leaderboard files (see run_predict.py)")
     a("--max_seq_length", type=int, default=128)
+    a("--pad_to_max_length", action="store_true", help="pad every batch to max_seq_length (default: dynamic)")
     a("--per_device_train_batch_size", type=int, default=8)
     a("--per_device_eval_batch_size", type=int, default=32)
     a("--learning_rate", type=float, default=2e-5)
@@ -177,7 +178,9 @@ def run(args) -> int:
         backend.train(trainer, args.resume_from_checkpoint)
         trainer.save_model(args.output_dir)
         _save_side_files(args.model_name_or_path, args.output_dir)
-        (log_dir / "step_losses.json").write_text(json.dumps(trainer.step_losses) + "\n")
+        rank = int(os.environ.get("RANK", "0"))  # each process of a distributed run logs its own shard's losses
+        name = "step_losses.json" if int(os.environ.get("WORLD_SIZE", "1")) == 1 else f"step_losses.rank{rank}.json"
+        (log_dir / name).write_text(json.dumps(trainer.step_losses) + "\n")
     if args.do_eval or args.do_train:
         for name, ds in dev.items():
             prefix = "eval" if name in ("dev", "dev_matched") else "eval_mm"

@@ -291,10 +291,19 @@ def backward_order(entries: List[dict], param_diffs: List[Diff]) -> List[dict]:
     return out
 
 
-def _trace(stage: str) -> None:
-    """REPROKIT_TRACE_MEMORY=1: print the resident set size at each stage of run_checks (to stderr)."""
+def _release(stage: str) -> None:
+    """Hand freed memory back to the OS at each stage of run_checks (glibc keeps freed mid-size blocks, such as the
+    ~1 MB layer records of a large model, in its heap; malloc_trim returns them), and with REPROKIT_TRACE_MEMORY=1
+    print the resident set size (to stderr)."""
+    import ctypes
+    import gc
     import os
     import sys
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
     if os.environ.get("REPROKIT_TRACE_MEMORY"):
         with open("/proc/self/statm") as f:
             rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -369,19 +378,19 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
     pm = twin(tm, pm, "float32")
     names, only_t, only_p = matched_names(tm, pm)
     t32, trec32 = run_side(Side("torch", tm, "float32"), names)
-    _trace("float32 torch done")
+    _release("float32 torch done")
     del tm
     p32, prec32 = run_side(Side("paddle", pm, "float32"), names)
-    _trace("float32 paddle done")
+    _release("float32 paddle done")
     del pm
     # float64 torch: the reference's truth; reduce float32 to diffs against it
     t64, trec64 = ({}, ({}, {}))
     if float64:
         tm, pm = pair_of("float64")
         t64, trec64 = run_side(Side("torch", tm, "float64"), names)
-        _trace("float64 torch done")
+        _release("float64 torch done")
         pm = twin(tm, pm, "float64") if logic else None
-        _trace("float64 twin built")
+        _release("float64 twin built")
         del tm
     out = {}
     for path in paths:
@@ -401,11 +410,13 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
         fwd_layers = layer_diffs(trec32[0], prec32[0], trec64[0], tol["forward"])
         bwd_layers = layer_diffs(trec32[1], prec32[1], trec64[1], tol["backward"])
     del t32, p32, trec32, prec32
-    _trace("float32 reduced to diffs")
+    if not logic:
+        del t64, trec64
+    _release("float32 reduced to diffs")
     # float64 paddle: the logic check
     if logic:
         p64, prec64 = run_side(Side("paddle", pm, "float64"), names)
-        _trace("float64 paddle done")
+        _release("float64 paddle done")
         del pm
         for path in paths:
             (f64_t, g64_t), (f64_p, g64_p) = t64[path], p64[path]
@@ -437,8 +448,10 @@ def _train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr
     pm = paddle_twin(tm, lambda: spec.make_paddle(kwargs, arch), "float32")
     l32_t, w32_t = train_side(Side("torch", tm, "float32"), table, batches, **kw)
     del tm
+    _release("float32 torch trained")
     l32_p, w32_p = train_side(Side("paddle", pm, "float32"), table, batches, **kw)
     del pm
+    _release("float32 paddle trained")
     loss_t = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32_t)}
     loss_p = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32_p)}
     losses = diff_dicts(loss_t, loss_p, **tol["train"])
@@ -447,6 +460,7 @@ def _train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr
         tm = spec.build_torch(kwargs, arch, seed=seed, realistic=realistic, dtype="float64")
         l64, w64_t = train_side(Side("torch", tm, "float64"), table, batches, **kw)
         del tm
+        _release("float64 torch trained")
         loss_64 = {f"loss.step{i}": np.array(v) for i, v in enumerate(l64)}
         with_noise_floor(losses, loss_t, loss_p, loss_64, FLOOR_FACTOR)
         with_noise_floor(weights, w32_t, w32_p, w64_t, FLOOR_FACTOR)

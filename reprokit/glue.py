@@ -239,9 +239,13 @@ def featurize(examples: Sequence[Example], tokenizer, max_seq_length: int, regre
     return feats
 
 
-def pad_batch(features: Sequence[dict], pad_token_id: int = 0, pad_to_multiple_of: Optional[int] = None) -> dict:
-    """Features -> numpy arrays padded to the longest row: input_ids, attention_mask, token_type_ids(, labels)."""
+def pad_batch(features: Sequence[dict], pad_token_id: int = 0, pad_to_multiple_of: Optional[int] = None,
+              pad_to: Optional[int] = None) -> dict:
+    """Features -> numpy arrays padded to the longest row (or to `pad_to`): input_ids, attention_mask,
+    token_type_ids(, labels)."""
     L = max(len(f["input_ids"]) for f in features)
+    if pad_to:
+        L = max(L, pad_to)
     if pad_to_multiple_of:
         L = -(-L // pad_to_multiple_of) * pad_to_multiple_of
     B = len(features)
