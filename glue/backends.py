@@ -43,6 +43,18 @@ def _pad_to(args):
     return args.max_seq_length if getattr(args, "pad_to_max_length", False) else None
 
 
+def _save_kit_model(model, out: Path) -> None:
+    """A kit model's directory format (config.json + weights + manifest), written next to whatever the folder holds
+    (checkpoints, trainer state): saved to a temporary folder inside it, then each file moved into place."""
+    import shutil
+    import tempfile
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        model.save_pretrained(Path(tmp) / "model")
+        for f in (Path(tmp) / "model").iterdir():
+            shutil.move(str(f), str(out / f.name))
+
+
 def _model_type(path) -> str:
     return read_config(path).get("model_type")
 
@@ -111,6 +123,13 @@ class TorchBackend:
 
             def _get_train_sampler(self):
                 return Sampler(len(self.train_dataset))
+
+            def _save(self, output_dir=None, state_dict=None):
+                from transformers import PreTrainedModel
+                if isinstance(self.model, PreTrainedModel):
+                    return super()._save(output_dir, state_dict)
+                _save_kit_model(self.model, Path(output_dir or self.args.output_dir))  # the torch GAU-alpha
+                torch.save(self.args, str(Path(output_dir or self.args.output_dir) / "training_args.bin"))
 
             def compute_loss(self, model, inputs, return_outputs=False, **kw):
                 out = super().compute_loss(model, inputs, return_outputs=return_outputs, **kw)
@@ -231,16 +250,8 @@ class PaddleBackend:
                                     shuffle=False, drop_last=self.args.dataloader_drop_last)
 
             def _save(self, output_dir=None, *a, **kw):
-                """The kit's directory format (config.json + weights + manifest), written next to whatever the
-                folder holds (checkpoints, trainer state), each file replaced atomically."""
-                import shutil
-                import tempfile
                 out = Path(output_dir or self.args.output_dir)
-                out.mkdir(parents=True, exist_ok=True)
-                with tempfile.TemporaryDirectory(dir=out) as tmp:
-                    self.model.save_pretrained(Path(tmp) / "model", overwrite=True)
-                    for f in (Path(tmp) / "model").iterdir():
-                        shutil.move(str(f), str(out / f.name))
+                _save_kit_model(self.model, out)
                 paddle.save(self.args, str(out / "training_args.bin"))
 
             def compute_loss(self, model, inputs, return_outputs=False):

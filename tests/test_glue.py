@@ -326,3 +326,31 @@ def test_torch_ddp_two_processes_equal_one_process(tmp_path):
     e1 = json.loads((tmp_path / "l1" / "eval_results.json").read_text())["dev"]["eval_loss"]
     e2 = json.loads((tmp_path / "l2" / "eval_results.json").read_text())["dev"]["eval_loss"]
     assert e2 == pytest.approx(e1, rel=1e-5)
+
+
+def tiny_gau_checkpoint(tmp_path, num_labels=2):
+    from parity import gau_alpha as GA
+    arch = "GAUAlphaForSequenceClassification"
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+    kw = GA.config_kwargs(GA.TINY, arch, vocab_size=len(vocab), num_labels=num_labels, max_position_embeddings=64)
+    tm, _ = GA.build_pair(kw, arch)
+    d = tmp_path / "tiny-gau"
+    tm.save_pretrained(d)
+    (d / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    return d
+
+
+def test_gau_alpha_two_steps_same_losses_and_predict(tmp_path):
+    data = synthetic_sst2(tmp_path / "SST-2", n_train=16, n_dev=8)
+    ckpt = tiny_gau_checkpoint(tmp_path)
+    losses = {}
+    for backend in ("torch", "paddle"):
+        out = tmp_path / f"out-{backend}"
+        assert run_glue("--backend", backend, "--model_name_or_path", ckpt, "--task_name", "SST-2", "--data_dir", data,
+                        "--output_dir", out, "--do_train", "--do_eval", "--do_predict", "--max_steps", 2,
+                        "--per_device_train_batch_size", 4, "--learning_rate", 1e-3, "--layer_lr_decay", 0.9,
+                        "--weight_decay", 0.01, "--logging_steps", 1, "--log_dir", tmp_path / f"logs-{backend}",
+                        "--report_to", "none") == 0
+        losses[backend] = json.loads((tmp_path / f"logs-{backend}" / "step_losses.json").read_text())
+        assert (out / "config.json").is_file() and (out / "SST-2.tsv").is_file()
+    np.testing.assert_allclose(losses["paddle"], losses["torch"], rtol=1e-5, atol=0)

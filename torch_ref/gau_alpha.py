@@ -370,7 +370,10 @@ class SequenceSummary(nn.Module):
 
 
 def _with_outputs(outputs, **heads):
-    return {**heads, "hidden_states": outputs["hidden_states"], "attentions": outputs["attentions"]}
+    """The head's tensors plus the encoder's hidden states / attentions; None entries left out (as HF's ModelOutput
+    does: trainers gather every value they find)."""
+    out = {**heads, "hidden_states": outputs.get("hidden_states"), "attentions": outputs.get("attentions")}
+    return {k: v for k, v in out.items() if v is not None}
 
 
 class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
