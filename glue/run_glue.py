@@ -71,6 +71,7 @@ def parse_args(argv=None):
     a("--max_eval_samples", type=int, default=None)
     a("--skip_bad_rows", action="store_true", help="skip malformed TSV rows (counted) instead of failing")
     a("--log_dir", default=None, help="default: logs/glue/<task>/<backend>")
+    a("--figure_dir", default="figure", help="where the loss / dev-metric plot goes")
     a("--report_to", default=None, help="tensorboard (torch) / visualdl (paddle) / none; default: what is installed")
     args = ap.parse_args(argv)
     if args.load_best_model_at_end and not args.metric_for_best_model:
@@ -193,7 +194,7 @@ def run(args) -> int:
         from glue.run_predict import write_predictions
         write_predictions(task, trainer, backend, data["test"], tok, args.max_seq_length, Path(args.output_dir))
     if args.do_train:
-        _plot(log_path, Path("figure") / f"glue_{task.name}_{args.backend}.png", task)
+        _plot(log_path, Path(args.figure_dir) / f"glue_{task.name}_{args.backend}.png", task)
     return 0
 
 

@@ -404,7 +404,8 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
             # HF casts attention scores to float32 even in float64 models, so their gradient is rounded to float32
             # on the way back and the "zero" key-bias gradient is ~1e-8 of its layer's scale: float32 resolution.
             bwd = zero_gradient_diffs(bwd, table, {"torch": g32_t, "paddle": g32_p, "float64": g64_t}, "float64",
-                                      tol=tol["backward"]["tol_max"], tol_truth=FLOAT64_TOL_FLOAT32_LOSS)
+                                      tol=tol["backward"]["tol_max"], tol_truth=FLOAT64_TOL_FLOAT32_LOSS,
+                                      floor_factor=FLOOR_FACTOR)
         out[f"forward_{path}"], out[f"backward_{path}"] = fwd, bwd
     if layers:
         fwd_layers = layer_diffs(trec32[0], prec32[0], trec64[0], tol["forward"])

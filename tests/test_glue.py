@@ -187,6 +187,12 @@ def synthetic_sst2(root: Path, n_train=240, n_dev=60, seed=0):
     return root
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Relative default paths (logs/, figure/) land in the test's folder, never in the repository."""
+    monkeypatch.chdir(tmp_path)
+
+
 def run_glue(*argv):
     from glue.run_glue import main
     return main(list(map(str, argv)))
@@ -310,7 +316,8 @@ def test_torch_ddp_two_processes_equal_one_process(tmp_path):
     root = Path(__file__).resolve().parents[1]
     common = ["glue/run_glue.py", "--backend", "torch", "--model_name_or_path", str(ckpt), "--task_name", "SST-2",
               "--data_dir", str(data), "--do_train", "--do_eval", "--max_steps", "4", "--learning_rate", "1e-3",
-              "--logging_steps", "1", "--report_to", "none", "--pad_to_max_length", "--max_seq_length", "16"]
+              "--logging_steps", "1", "--report_to", "none", "--pad_to_max_length", "--max_seq_length", "16",
+              "--figure_dir", str(tmp_path / "fig")]
     one = subprocess.run([sys.executable, *common, "--output_dir", str(tmp_path / "o1"), "--log_dir",
                           str(tmp_path / "l1"), "--per_device_train_batch_size", "4"], cwd=root, capture_output=True,
                          text=True)
