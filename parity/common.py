@@ -291,7 +291,10 @@ def backward_order(entries: List[dict], param_diffs: List[Diff]) -> List[dict]:
     return out
 
 
-def _release(stage: str) -> None:
+BIG_MODEL_PARAMS = 20_000_000  # below this, handing memory back is not worth its time (gc.collect per stage)
+
+
+def _release(stage: str, big: bool = True) -> None:
     """Hand freed memory back to the OS at each stage of run_checks (glibc keeps freed mid-size blocks, such as the
     ~1 MB layer records of a large model, in its heap; malloc_trim returns them), and with REPROKIT_TRACE_MEMORY=1
     print the resident set size (to stderr)."""
@@ -299,11 +302,12 @@ def _release(stage: str) -> None:
     import gc
     import os
     import sys
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
+    if big:
+        gc.collect()
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
     if os.environ.get("REPROKIT_TRACE_MEMORY"):
         with open("/proc/self/statm") as f:
             rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -345,6 +349,7 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
     logic = float64 is True  # the float64 Paddle run, beside the float64 torch reference
     batch = spec.make_batch(arch, kwargs, lengths=lengths, seed=seed) if batch is None else batch
     table = spec.reference_table(kwargs, arch)
+    big = sum(int(np.prod(p.shape)) for p in table) > BIG_MODEL_PARAMS
     tol64 = FLOAT64_TOL_FLOAT32_LOSS if arch in spec.FLOAT32_LOSS_ARCHS else FLOAT64_TOL
     dim = spec.embeds_dim(kwargs)
     paths = ["ids"] + (["embeds"] if dim else [])
@@ -378,19 +383,19 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
     pm = twin(tm, pm, "float32")
     names, only_t, only_p = matched_names(tm, pm)
     t32, trec32 = run_side(Side("torch", tm, "float32"), names)
-    _release("float32 torch done")
+    _release("float32 torch done", big)
     del tm
     p32, prec32 = run_side(Side("paddle", pm, "float32"), names)
-    _release("float32 paddle done")
+    _release("float32 paddle done", big)
     del pm
     # float64 torch: the reference's truth; reduce float32 to diffs against it
     t64, trec64 = ({}, ({}, {}))
     if float64:
         tm, pm = pair_of("float64")
         t64, trec64 = run_side(Side("torch", tm, "float64"), names)
-        _release("float64 torch done")
+        _release("float64 torch done", big)
         pm = twin(tm, pm, "float64") if logic else None
-        _release("float64 twin built")
+        _release("float64 twin built", big)
         del tm
     out = {}
     for path in paths:
@@ -413,11 +418,11 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
     del t32, p32, trec32, prec32
     if not logic:
         del t64, trec64
-    _release("float32 reduced to diffs")
+    _release("float32 reduced to diffs", big)
     # float64 paddle: the logic check
     if logic:
         p64, prec64 = run_side(Side("paddle", pm, "float64"), names)
-        _release("float64 paddle done")
+        _release("float64 paddle done", big)
         del pm
         for path in paths:
             (f64_t, g64_t), (f64_p, g64_p) = t64[path], p64[path]
@@ -443,16 +448,17 @@ def _train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr
     """`steps` AdamW steps on each side from the same weights and batches, one model training at a time; the float64
     torch run is the noise floor (its Paddle twin is not needed)."""
     batches = [spec.make_batch(arch, kwargs, lengths=lengths, seed=seed + s) for s in range(steps)]
+    big = sum(int(np.prod(p.shape)) for p in table) > BIG_MODEL_PARAMS
     kw = dict(lr=lr, seed=seed)
     tm = spec.build_torch(kwargs, arch, seed=seed, realistic=realistic, dtype="float32")
     initial = Side("torch", tm, "float32").weights(table)
     pm = paddle_twin(tm, lambda: spec.make_paddle(kwargs, arch), "float32")
     l32_t, w32_t = train_side(Side("torch", tm, "float32"), table, batches, **kw)
     del tm
-    _release("float32 torch trained")
+    _release("float32 torch trained", big)
     l32_p, w32_p = train_side(Side("paddle", pm, "float32"), table, batches, **kw)
     del pm
-    _release("float32 paddle trained")
+    _release("float32 paddle trained", big)
     loss_t = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32_t)}
     loss_p = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32_p)}
     losses = diff_dicts(loss_t, loss_p, **tol["train"])
@@ -461,7 +467,7 @@ def _train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr
         tm = spec.build_torch(kwargs, arch, seed=seed, realistic=realistic, dtype="float64")
         l64, w64_t = train_side(Side("torch", tm, "float64"), table, batches, **kw)
         del tm
-        _release("float64 torch trained")
+        _release("float64 torch trained", big)
         loss_64 = {f"loss.step{i}": np.array(v) for i, v in enumerate(l64)}
         with_noise_floor(losses, loss_t, loss_p, loss_64, FLOOR_FACTOR)
         with_noise_floor(weights, w32_t, w32_p, w64_t, FLOOR_FACTOR)
