@@ -17,7 +17,7 @@ import paddle.nn.functional as F
 
 from reprokit import KitError
 from reprokit.checkpoint import CONFIG_NAME, PADDLE_WEIGHTS, load_state, read_config, write_directory
-from reprokit.tables import as_dict, convert_array, describe_key_problems
+from reprokit.tables import as_dict, convert_array, describe_key_problems, with_aliases_resolved
 
 logger = logging.getLogger("paddlenlp_ext")
 
@@ -144,6 +144,7 @@ class TablePretrainedModel(nn.Layer):
                          allow_new_head: bool = False) -> None:
         """Load a numpy state dict in `layout` ('torch' or 'paddle'), strictly, through the parameter table."""
         table = as_dict(self.param_table())
+        state = with_aliases_resolved(table.values(), state, origin)
         prefix = self.base_model_prefix + "."
         mine, theirs = self._is_prefixed(table), self._is_prefixed(state)
         if theirs and not mine:

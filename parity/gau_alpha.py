@@ -77,8 +77,8 @@ def kwargs_from_config(config: dict) -> dict:
     """A checkpoint's config.json as harness kwargs: dropout off (PaddleNLP's names read as the torch ones)."""
     kw = dict(config)
     for paddlenlp_name, name in (("norm_eps", "layer_norm_eps"), ("activation", "hidden_act")):
-        if paddlenlp_name in kw:
-            kw.setdefault(name, kw.pop(paddlenlp_name))
+        if paddlenlp_name in kw:  # PaddleNLP's names win (see paddlenlp_ext/gau_alpha/configuration.py)
+            kw[name] = kw.pop(paddlenlp_name)
     if "num_labels" not in kw and kw.get("id2label"):
         kw["num_labels"] = len(kw["id2label"])
     return {**kw, **NO_DROPOUT}

@@ -16,7 +16,7 @@ from .checkpoint import (MANIFEST_NAME, PADDLE_WEIGHTS, TORCH_FILES, find_weight
                          sha256_file, write_directory)
 from .errors import KitError
 from .safetensors_io import FLOAT_CODES, cast, open_safetensors, write_streaming
-from .tables import as_dict, convert_array, convert_state, describe_key_problems
+from .tables import as_dict, convert_array, convert_state, describe_key_problems, resolve_aliases
 
 # model_type -> (table module, its table function, config defaults: the reference implementations' own defaults)
 MODELS = {
@@ -49,12 +49,13 @@ def detect_arch(model_type: str, config: dict, keys, origin: str) -> str:
     named = [a for a in (config.get("architectures") or []) if a in module.ARCHITECTURES]
     if named:
         return named[0]
-    keys = set(keys)
     matches = []
     for arch in module.ARCHITECTURES:
         table = table_for(model_type, config, arch)
+        alias_of = {a: p.name for p in table for a in p.aliases}
+        names = {alias_of.get(k, k) for k in keys}
         need = {p.name for p in table if not p.tied_to}
-        if need <= keys <= {p.name for p in table}:
+        if need <= names <= {p.name for p in table}:
             matches.append(arch)
     if len(matches) != 1:
         raise KitError(f"{origin}: cannot tell the {model_type} class from the keys "
@@ -127,16 +128,20 @@ def _convert_streaming(src: Path, dst: Path, config: dict, model_type: str, arch
     keys = reader.keys()
     arch = arch or detect_arch(model_type, config, keys, str(weights))
     table = as_dict(table_for(model_type, config, arch))
+    renames = resolve_aliases(table.values(), keys, str(weights), read=reader.read)
+    source_of = {renames.get(k, k): k for k in keys}
+    keys = list(source_of)
     unexpected = sorted(set(keys) - set(table))
     missing = sorted(k for k, p in table.items() if k not in keys and not (p.tied_to and p.tied_to in keys))
-    mismatched = sorted(f"{k} {list(reader.shape(k))} (expected {list(table[k].shape_in(layout))})"
-                        for k in keys if k in table and reader.shape(k) != table[k].shape_in(layout))
+    mismatched = sorted(f"{k} {list(reader.shape(source_of[k]))} (expected {list(table[k].shape_in(layout))})"
+                        for k in keys if k in table and reader.shape(source_of[k]) != table[k].shape_in(layout))
     if unexpected or missing or mismatched:
         raise KitError(describe_key_problems(str(weights), missing=missing, unexpected=unexpected,
                                              mismatched=mismatched))
     origin = str(weights)
 
     def item(name, source):
+        source = source_of.get(source, source)
         p, code = table[name], reader.dtype(source)
         out_code = FLOAT_CODES[dtype] if dtype and code in FLOAT_CODES.values() else code
 
@@ -144,7 +149,7 @@ def _convert_streaming(src: Path, dst: Path, config: dict, model_type: str, arch
             return cast(convert_array(p, reader.read(source), layout, to, origin), code, out_code)
         return (name, out_code, p.shape_in(to), produce)
 
-    present = [k for k in reader.in_file_order(keys)]
+    present = [renames.get(k, k) for k in reader.in_file_order(list(source_of.values()))]
     items = [item(k, k) for k in present]
     if to == "paddle":  # the Paddle state dict names tied parameters too (as convert_state fills them)
         items += [item(k, p.tied_to) for k, p in table.items() if k not in keys]

@@ -42,7 +42,8 @@ def gau_alpha_table(cfg, arch: str) -> List[Param]:
     h = cfg.hidden_size
     if arch == "GAUAlphaForMaskedLM":  # no bias; tied to the word embeddings, same [vocab, hidden] layout
         table.append(Param("cls.predictions.decoder.weight", (cfg.vocab_size, h),
-                           tied_to=f"{BASE_PREFIX}.embeddings.word_embeddings.weight", head=True))
+                           tied_to=f"{BASE_PREFIX}.embeddings.word_embeddings.weight", head=True,
+                           aliases=("cls.decoder_weight",)))  # PaddleNLP 2.8.1's name for the same tied tensor
     if arch in ("GAUAlphaForSequenceClassification", "GAUAlphaForMultipleChoice"):
         if getattr(cfg, "summary_use_proj", False):
             to_labels = getattr(cfg, "summary_proj_to_labels", False) and cfg.num_labels > 0

@@ -6,7 +6,7 @@ shapes: conversion, checkpoint loading, compare.py's matching and the gradient c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -23,6 +23,8 @@ class Param:
     # Gradient mathematically zero; its float32 value is rounding noise, so parity checks assert it is ~0 at the
     # scale of `zero_grad_scale` (a parameter of the same layer) instead of comparing one noise with another.
     zero_grad_scale: Optional[str] = None
+    # Other names the same tensor has in checkpoints the kit reads (PaddleNLP's GAU-alpha MLM: cls.decoder_weight).
+    aliases: Tuple[str, ...] = ()
 
     def __post_init__(self):
         assert not self.transpose or len(self.shape) == 2, f"{self.name}: only 2-D Linear weights are transposed"
@@ -75,10 +77,36 @@ def transpose2d(a: np.ndarray, block: int = 64) -> np.ndarray:
     return out
 
 
+def resolve_aliases(table: Iterable[Param], keys: Iterable[str], origin: str = "",
+                    read: Optional[Callable[[str], np.ndarray]] = None) -> Dict[str, str]:
+    """{key in the checkpoint: table name} for keys stored under an alias. A tied parameter found under an alias
+    must equal its tie source (checked with `read`): an untied copy cannot be represented, so it is an error."""
+    keys = set(keys)
+    renames = {}
+    for p in table:
+        for alias in p.aliases:
+            if alias not in keys:
+                continue
+            if p.name in keys:
+                raise KitError(f"{origin}: both {p.name} and its alias {alias} are present")
+            if p.tied_to and read is not None and p.tied_to in keys:
+                if not np.array_equal(read(alias), read(p.tied_to)):
+                    raise KitError(f"{origin}: {alias} differs from {p.tied_to}; this class ties them, so an untied "
+                                   "checkpoint cannot be loaded exactly")
+            renames[alias] = p.name
+    return renames
+
+
+def with_aliases_resolved(table: Iterable[Param], state: Mapping[str, np.ndarray], origin: str = "") -> dict:
+    renames = resolve_aliases(table, state, origin, read=lambda k: state[k])
+    return {renames.get(k, k): v for k, v in state.items()}
+
+
 def convert_state(table: Iterable[Param], state: Mapping[str, np.ndarray], src: str, dst: str,
                   origin: str = "") -> Dict[str, np.ndarray]:
     """Convert a complete state dict between layouts. Every table key must be present (tied keys may be absent);
-    any key not in the table is an error."""
+    any key not in the table is an error. Keys stored under a known alias are read under the table's name."""
+    state = with_aliases_resolved(table, state, origin)
     table = as_dict(table)
     unexpected = sorted(set(state) - set(table))
     missing = sorted(k for k, p in table.items() if k not in state and not (p.tied_to and p.tied_to in state))

@@ -163,3 +163,40 @@ def test_bfloat16_to_pdparams_is_refused(tmp_path):
     src, _ = _hf_dir(tmp_path)
     with pytest.raises(KitError, match="bfloat16 needs safetensors"):
         convert(src, tmp_path / "pd", to="paddle", dtype="bfloat16")
+
+
+def test_paddlenlp_gau_alpha_mlm_checkpoint(tmp_path):
+    """PaddleNLP 2.8.1's GAUAlphaForMaskedLM stores the tied decoder as cls.decoder_weight (and its own config names):
+    convert.py reads it, and the torch reference then equals PaddleNLP's model on batch item 0 (PaddleNLP's GAULayer
+    is wrong past item 0, see test_gau_alpha_parity.py)."""
+    import torch_ref.gau_alpha as R
+    from paddlenlp.transformers.gau_alpha.modeling import GAUAlphaConfig as PNConfig
+    from paddlenlp.transformers.gau_alpha.modeling import GAUAlphaForMaskedLM as PNMLM
+    paddle.seed(0)
+    theirs = PNMLM(PNConfig(vocab_size=40, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+                            attention_key_size=16, max_position_embeddings=32, hidden_dropout_prob=0.0,
+                            attention_probs_dropout_prob=0.0, normalization="softmax"))
+    theirs.eval()
+    assert "cls.decoder_weight" in theirs.state_dict()
+    theirs.save_pretrained(str(tmp_path / "pn"))
+    with pytest.raises(KitError, match="pickle"):  # not written by the kit: a pickle needs the explicit flag
+        convert(tmp_path / "pn", tmp_path / "hf", to="torch")
+    out = convert(tmp_path / "pn", tmp_path / "hf", to="torch", arch="GAUAlphaForMaskedLM", trust_pickle=True)
+    tm = R.GAUAlphaForMaskedLM.from_pretrained(out).eval()
+    ids = np.random.RandomState(0).randint(1, 40, size=(2, 9)).astype("int64")
+    with torch.no_grad():
+        ref = tm(torch.tensor(ids))["logits"].numpy()
+    got = theirs(paddle.to_tensor(ids))
+    got = (got[0] if isinstance(got, (tuple, list)) else got).numpy()
+    np.testing.assert_allclose(ref[0], got[0], atol=1e-5, rtol=0)
+    import paddlenlp_ext.gau_alpha as PG  # the Paddle port reads PaddleNLP's directory directly too
+    ours = PG.GAUAlphaForMaskedLM.from_pretrained(tmp_path / "pn", trust_pickle=True)
+    ours.eval()
+    assert ours.config.hidden_act == "swish"  # PaddleNLP's `activation`, not its config's unrelated hidden_act
+    np.testing.assert_allclose(ours(paddle.to_tensor(ids))["logits"].numpy(), ref, atol=1e-5, rtol=0)
+    # an untied decoder cannot be represented by a class that ties it: refused, naming the keys
+    state = {k: v.numpy() for k, v in theirs.state_dict().items()}
+    state["cls.decoder_weight"] = state["cls.decoder_weight"] + 1
+    paddle.save(state, str(tmp_path / "pn" / "model_state.pdparams"))
+    with pytest.raises(KitError, match="cls.decoder_weight differs from gau_alpha.embeddings.word_embeddings.weight"):
+        convert(tmp_path / "pn", tmp_path / "hf2", to="torch", arch="GAUAlphaForMaskedLM", trust_pickle=True)

@@ -78,6 +78,10 @@ class GAUAlphaConfig:
     def from_dict(cls, d: dict) -> "GAUAlphaConfig":
         known = {f.name for f in fields(cls)} - {"extra"}
         kwargs = {k: v for k, v in d.items() if k in known}
+        # PaddleNLP's names, which its GAU-alpha reads (its config.json also has an unrelated default hidden_act)
+        for paddlenlp_name, name in (("norm_eps", "layer_norm_eps"), ("activation", "hidden_act")):
+            if paddlenlp_name in d:
+                kwargs[name] = d[paddlenlp_name]
         if "id2label" in d and "num_labels" not in d:
             kwargs["num_labels"] = len(d["id2label"])
         return cls(**kwargs, extra={k: v for k, v in d.items() if k not in known})
@@ -90,7 +94,8 @@ class GAUAlphaConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         extra = d.pop("extra")
-        return {**extra, **d, "model_type": "gau_alpha"}
+        # PaddleNLP's names too, equal to ours, so PaddleNLP's GAU-alpha reads the same values
+        return {**extra, **d, "norm_eps": self.layer_norm_eps, "activation": self.hidden_act, "model_type": "gau_alpha"}
 
 
 def attention_normalize(a, l, method, variant, mask):
@@ -255,7 +260,7 @@ class GAUAlphaPreTrainedModel(nn.Module):
         checkpoint (a new num_labels) keep their fresh init."""
         from reprokit.checkpoint import load_state, read_config
         from reprokit.gau_alpha_table import gau_alpha_table
-        from reprokit.tables import convert_array, describe_key_problems
+        from reprokit.tables import convert_array, describe_key_problems, with_aliases_resolved
 
         config = GAUAlphaConfig.from_dict({**read_config(directory, "gau_alpha"), **overrides})
         model = cls(config)
@@ -266,6 +271,7 @@ class GAUAlphaPreTrainedModel(nn.Module):
         elif cls is not GAUAlphaModel and not any(k.startswith(prefix) for k in state):  # a bare encoder + new head
             state = {prefix + k: v for k, v in state.items()}
         table = gau_alpha_table(config, cls.__name__)
+        state = with_aliases_resolved(table, state, str(path))
         own = model.state_dict()
         missing, mismatched, loaded = [], [], {}
         for p in table:

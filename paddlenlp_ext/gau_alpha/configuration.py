@@ -19,11 +19,15 @@ class GAUAlphaConfig(PretrainedConfig):
                  softmax_plus_variant="gau-alpha-0.0.3", attention_scale=True, summary_type="first",
                  summary_use_proj=False, summary_proj_to_labels=False, summary_activation=None,
                  summary_first_dropout=0.0, summary_last_dropout=0.0, **kwargs):
-        # PaddleNLP's GAU-alpha config names two of these differently: read either, write both (save_pretrained)
-        layer_norm_eps = kwargs.pop("norm_eps", 1e-12) if layer_norm_eps is None else layer_norm_eps
-        hidden_act = kwargs.pop("activation", "swish") if hidden_act is None else hidden_act
-        kwargs.pop("norm_eps", None)
-        kwargs.pop("activation", None)
+        # PaddleNLP's GAU-alpha config names two of these differently and its model reads only its own names; its
+        # config.json also carries PretrainedConfig's unrelated default hidden_act "gelu". So PaddleNLP's names win
+        # when present (the kit writes both, equal).
+        if "norm_eps" in kwargs:
+            layer_norm_eps = kwargs.pop("norm_eps")
+        if "activation" in kwargs:
+            hidden_act = kwargs.pop("activation")
+        layer_norm_eps = 1e-12 if layer_norm_eps is None else layer_norm_eps
+        hidden_act = "swish" if hidden_act is None else hidden_act
         kwargs.setdefault("return_dict", True)
         super().__init__(pad_token_id=pad_token_id, **kwargs)
         if normalization not in NORMALIZATIONS:
