@@ -55,6 +55,24 @@ def _save_kit_model(model, out: Path) -> None:
             shutil.move(str(f), str(out / f.name))
 
 
+def _training_kwargs(args, eval_ds):
+    """The TrainingArguments both trainers name alike, and the evaluation strategy (named differently)."""
+    metric = args.metric_for_best_model
+    common = dict(
+        output_dir=args.output_dir, per_device_train_batch_size=args.per_device_train_batch_size,
+        per_device_eval_batch_size=args.per_device_eval_batch_size, learning_rate=args.learning_rate,
+        num_train_epochs=args.num_train_epochs, max_steps=args.max_steps, warmup_ratio=args.warmup_ratio,
+        weight_decay=args.weight_decay, gradient_accumulation_steps=args.gradient_accumulation_steps,
+        fp16=args.fp16, bf16=args.bf16, seed=args.seed, logging_steps=args.logging_steps,
+        eval_steps=args.eval_steps or None, save_strategy="steps" if args.save_steps else "epoch",
+        save_steps=args.save_steps or 500, save_total_limit=args.save_total_limit,
+        load_best_model_at_end=args.load_best_model_at_end, metric_for_best_model=metric,
+        greater_is_better=None if not metric else not metric.endswith("loss"),
+        remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
+        max_grad_norm=args.max_grad_norm, adam_epsilon=args.adam_epsilon)
+    return common, "steps" if args.eval_steps else ("epoch" if eval_ds is not None else "no")
+
+
 def _model_type(path) -> str:
     return read_config(path).get("model_type")
 
@@ -144,20 +162,10 @@ class TorchBackend:
         def collate(features):
             return {k: torch.from_numpy(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
 
-        targs = TrainingArguments(
-            output_dir=args.output_dir, per_device_train_batch_size=args.per_device_train_batch_size,
-            per_device_eval_batch_size=args.per_device_eval_batch_size, learning_rate=args.learning_rate,
-            num_train_epochs=args.num_train_epochs, max_steps=args.max_steps, warmup_ratio=args.warmup_ratio,
-            weight_decay=args.weight_decay, gradient_accumulation_steps=args.gradient_accumulation_steps,
-            fp16=args.fp16, bf16=args.bf16, seed=args.seed, logging_steps=args.logging_steps,
-            eval_strategy="steps" if args.eval_steps else ("epoch" if eval_ds is not None else "no"),
-            eval_steps=args.eval_steps or None, save_strategy="steps" if args.save_steps else "epoch",
-            save_steps=args.save_steps or 500, save_total_limit=args.save_total_limit,
-            load_best_model_at_end=args.load_best_model_at_end, metric_for_best_model=args.metric_for_best_model,
-            greater_is_better=True if args.metric_for_best_model else None, report_to=args.report_to_torch,
-            remove_unused_columns=False, dataloader_num_workers=0, use_cpu=not torch.cuda.is_available(),
-            disable_tqdm=True, max_grad_norm=args.max_grad_norm, adam_epsilon=args.adam_epsilon,
-            torch_compile=args.torch_compile, logging_dir=str(Path(log_path).parent / "tensorboard"))
+        common, strategy = _training_kwargs(args, eval_ds)
+        targs = TrainingArguments(**common, eval_strategy=strategy, report_to=args.report_to_torch,
+                                  use_cpu=not torch.cuda.is_available(), torch_compile=args.torch_compile,
+                                  logging_dir=str(Path(log_path).parent / "tensorboard"))
         callbacks = [Log()]
         if args.early_stopping_patience:
             callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.early_stopping_patience))
@@ -267,21 +275,10 @@ class PaddleBackend:
         def collate(features):
             return {k: paddle.to_tensor(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
 
-        targs = TrainingArguments(
-            output_dir=args.output_dir, per_device_train_batch_size=args.per_device_train_batch_size,
-            per_device_eval_batch_size=args.per_device_eval_batch_size, learning_rate=args.learning_rate,
-            num_train_epochs=args.num_train_epochs, max_steps=args.max_steps, warmup_ratio=args.warmup_ratio,
-            weight_decay=args.weight_decay, gradient_accumulation_steps=args.gradient_accumulation_steps,
-            fp16=args.fp16, bf16=args.bf16, seed=args.seed, logging_steps=args.logging_steps,
-            evaluation_strategy="steps" if args.eval_steps else ("epoch" if eval_ds is not None else "no"),
-            eval_steps=args.eval_steps or None, save_strategy="steps" if args.save_steps else "epoch",
-            save_steps=args.save_steps or 500, save_total_limit=args.save_total_limit,
-            load_best_model_at_end=args.load_best_model_at_end, metric_for_best_model=args.metric_for_best_model,
-            greater_is_better=True if args.metric_for_best_model else None, report_to=args.report_to_paddle,
-            remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
-            max_grad_norm=args.max_grad_norm, adam_epsilon=args.adam_epsilon,
-            logging_dir=str(Path(log_path).parent / "visualdl"),
-            device="gpu" if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() else "cpu")
+        common, strategy = _training_kwargs(args, eval_ds)
+        gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count()
+        targs = TrainingArguments(**common, evaluation_strategy=strategy, report_to=args.report_to_paddle,
+                                  logging_dir=str(Path(log_path).parent / "visualdl"), device="gpu" if gpu else "cpu")
         callbacks = [Log()]
         if args.early_stopping_patience:
             callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.early_stopping_patience))
