@@ -157,7 +157,8 @@ class TorchBackend:
 
         class Log(TrainerCallback):
             def on_log(self, a, state, control, logs=None, **kw):
-                write(state.global_step, logs or {})
+                if state.is_world_process_zero:
+                    write(state.global_step, logs or {})
 
         def collate(features):
             return {k: torch.from_numpy(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
@@ -270,7 +271,8 @@ class PaddleBackend:
 
         class Log(TrainerCallback):
             def on_log(self, a, state, control, logs=None, **kw):
-                write(state.global_step, logs or {})
+                if state.is_world_process_zero:
+                    write(state.global_step, logs or {})
 
         def collate(features):
             return {k: paddle.to_tensor(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}

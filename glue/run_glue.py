@@ -161,10 +161,12 @@ def run(args) -> int:
     log_dir = Path(args.log_dir or Path("logs") / "glue" / task.name / args.backend)
     log_dir.mkdir(parents=True, exist_ok=True)
     args.report_to_torch, args.report_to_paddle = _report_to(args)
-    (log_dir / "args.json").write_text(json.dumps(vars(args), indent=2) + "\n")
+    main_process = int(os.environ.get("RANK", os.environ.get("PADDLE_TRAINER_ID", "0"))) == 0
     log_path = log_dir / "metrics.jsonl"
-    if args.do_train and log_path.exists() and not args.resume_from_checkpoint:
-        log_path.unlink()
+    if main_process:  # shared files are written by one process of a distributed run
+        (log_dir / "args.json").write_text(json.dumps(vars(args), indent=2) + "\n")
+        if args.do_train and log_path.exists() and not args.resume_from_checkpoint:
+            log_path.unlink()
 
     backend = get_backend(args.backend)
     model = backend.load_model(args, num_labels)
@@ -187,13 +189,15 @@ def run(args) -> int:
             prefix = "eval" if name in ("dev", "dev_matched") else "eval_mm"
             m = trainer.evaluate(eval_dataset=ds, metric_key_prefix=prefix)
             results[name] = {k: float(v) for k, v in m.items() if isinstance(v, (int, float))}
-        (log_dir / "eval_results.json").write_text(json.dumps(results, indent=2) + "\n")
+        if main_process:
+            (log_dir / "eval_results.json").write_text(json.dumps(results, indent=2) + "\n")
         for name, m in results.items():
             print(f"{task.name} {name}: " + ", ".join(f"{k}={v:.4f}" for k, v in m.items() if k.startswith("eval")))
     if args.do_predict:
         from glue.run_predict import write_predictions
-        write_predictions(task, trainer, backend, data["test"], tok, args.max_seq_length, Path(args.output_dir))
-    if args.do_train:
+        write_predictions(task, trainer, backend, data["test"], tok, args.max_seq_length, Path(args.output_dir),
+                          write=main_process)
+    if args.do_train and main_process:
         _plot(log_path, Path(args.figure_dir) / f"glue_{task.name}_{args.backend}.png", task)
     return 0
 
@@ -231,7 +235,7 @@ def _plot(log_path: Path, figure: Path, task) -> None:
     ax.set_title(f"GLUE {task.name}: {log_path.parent.name}")
     figure.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    tmp = figure.with_name(f".{figure.name}.tmp.png")
+    tmp = figure.with_name(f".{figure.name}.{os.getpid()}.tmp.png")
     fig.savefig(tmp, dpi=100)
     plt.close(fig)
     os.replace(tmp, figure)

@@ -22,8 +22,10 @@ from reprokit import KitError  # noqa: E402
 from reprokit import glue as G  # noqa: E402
 
 
-def write_predictions(task, trainer, backend, test_splits: dict, tok, max_seq_length: int, out_dir: Path) -> list:
-    """Predict every test split of `task` and write its leaderboard file(s); returns the paths."""
+def write_predictions(task, trainer, backend, test_splits: dict, tok, max_seq_length: int, out_dir: Path,
+                      write: bool = True) -> list:
+    """Predict every test split of `task` and write its leaderboard file(s) (every process of a distributed run
+    predicts; only the one with write=True writes); returns the paths."""
     from glue.backends import FeatureDataset
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -33,9 +35,10 @@ def write_predictions(task, trainer, backend, test_splits: dict, tok, max_seq_le
         if len(logits) != len(examples):
             raise KitError(f"{split}: {len(logits)} predictions for {len(examples)} rows")
         path = out_dir / f"{stem}.tsv"
-        G.write_leaderboard(path, [e.index for e in examples], G.leaderboard_values(task, logits))
-        written.append(path)
-        print(f"wrote {path} ({len(examples)} rows)")
+        if write:
+            G.write_leaderboard(path, [e.index for e in examples], G.leaderboard_values(task, logits))
+            written.append(path)
+            print(f"wrote {path} ({len(examples)} rows)")
     return written
 
 

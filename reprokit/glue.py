@@ -274,7 +274,7 @@ def write_leaderboard(path, indices: Sequence[str], values: Sequence[str]) -> No
     """`index<TAB>prediction` with a header, written to a temporary file and renamed."""
     import os
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8", newline="") as f:
         f.write("index\tprediction\n")
         for i, v in zip(indices, values):
