@@ -91,6 +91,10 @@ def plan(args):
     if args.text:
         raise KitError("--text needs --checkpoint (the vocabulary comes from the checkpoint)")
     models = list(SPECS) if args.model == "all" else [args.model]
+    known = [a for m in models for a in SPECS[m].ARCHITECTURES]
+    unknown = [a for a in args.arch or [] if a not in known]
+    if unknown:
+        raise KitError(f"--arch {unknown[0]!r} is not one of {known}")
     runs = []
     for name in models:
         spec = SPECS[name]
@@ -100,8 +104,7 @@ def plan(args):
             base = dict(spec.RELEASED[args.config], **spec.NO_DROPOUT)
         else:
             raise KitError(f"--config {args.config!r} is not tiny or one of {sorted(spec.RELEASED)} ({name})")
-        archs = args.arch or list(spec.ARCHITECTURES)
-        archs = [a for a in archs if a in spec.ARCHITECTURES or _unknown(a, args, models)]
+        archs = [a for a in args.arch or spec.ARCHITECTURES if a in spec.ARCHITECTURES]
         if name == "funnel" and args.config.endswith("-base"):
             archs = [a for a in archs if spec.funnel_body(a) == "base"]
         scales = {"hf-init": ["hf-init"], "trained": ["trained"], "both": ["hf-init", "trained"]}[args.scale]
@@ -114,13 +117,6 @@ def plan(args):
 
 def _float64_mode(args):
     return False if args.no_float64 else ("reference" if args.float64_reference_only else True)
-
-
-def _unknown(arch, args, models):
-    known = [a for m in models for a in SPECS[m].ARCHITECTURES]
-    if arch not in known:
-        raise KitError(f"--arch {arch!r} is not one of {known}")
-    return False
 
 
 def _lengths(args, spec):

@@ -73,6 +73,32 @@ def _training_kwargs(args, eval_ds):
     return common, "steps" if args.eval_steps else ("epoch" if eval_ds is not None else "no")
 
 
+def _assemble(trainer_cls, callback_base, early_stopping_cls, targs, args, model, train_ds, eval_ds,
+              compute_metrics, to_tensor, pad_id, write, step_losses):
+    """What both backends share around their trainer: the metrics.jsonl callback (main process only), early
+    stopping, the numpy collator (`to_tensor` makes the framework's tensors), and the per-step losses attached."""
+    class Log(callback_base):
+        def on_log(self, a, state, control, logs=None, **kw):
+            if state.is_world_process_zero:
+                write(state.global_step, logs or {})
+
+    def collate(features):
+        return {k: to_tensor(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
+
+    callbacks = [Log()]
+    if args.early_stopping_patience:
+        callbacks.append(early_stopping_cls(early_stopping_patience=args.early_stopping_patience))
+    trainer = trainer_cls(model=model, args=targs, train_dataset=train_ds, eval_dataset=eval_ds,
+                          data_collator=collate, compute_metrics=compute_metrics, callbacks=callbacks)
+    trainer.step_losses = step_losses
+    return trainer
+
+
+def _predictions(output) -> np.ndarray:
+    p = output.predictions
+    return np.asarray(p[0] if isinstance(p, (tuple, list)) else p)
+
+
 def _model_type(path) -> str:
     return read_config(path).get("model_type")
 
@@ -155,30 +181,14 @@ class TorchBackend:
                     step_losses.append(float((out[0] if return_outputs else out).detach()))
                 return out
 
-        class Log(TrainerCallback):
-            def on_log(self, a, state, control, logs=None, **kw):
-                if state.is_world_process_zero:
-                    write(state.global_step, logs or {})
-
-        def collate(features):
-            return {k: torch.from_numpy(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
-
         common, strategy = _training_kwargs(args, eval_ds)
         targs = TrainingArguments(**common, eval_strategy=strategy, report_to=args.report_to_torch,
                                   use_cpu=not torch.cuda.is_available(), torch_compile=args.torch_compile,
                                   logging_dir=str(Path(log_path).parent / "tensorboard"))
-        callbacks = [Log()]
-        if args.early_stopping_patience:
-            callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.early_stopping_patience))
-        trainer = KitTrainer(model=model, args=targs, train_dataset=train_ds, eval_dataset=eval_ds,
-                             data_collator=collate, compute_metrics=compute_metrics, callbacks=callbacks)
-        trainer.step_losses = step_losses
-        return trainer
+        return _assemble(KitTrainer, TrainerCallback, EarlyStoppingCallback, targs, args, model, train_ds, eval_ds,
+                         compute_metrics, torch.from_numpy, pad_id, write, step_losses)
 
-    @staticmethod
-    def predictions(output) -> np.ndarray:
-        p = output.predictions
-        return np.asarray(p[0] if isinstance(p, (tuple, list)) else p)
+    predictions = staticmethod(_predictions)
 
     @staticmethod
     def train(trainer, resume_from_checkpoint=None):
@@ -269,30 +279,14 @@ class PaddleBackend:
                     step_losses.append(float((out[0] if return_outputs else out).detach()))
                 return out
 
-        class Log(TrainerCallback):
-            def on_log(self, a, state, control, logs=None, **kw):
-                if state.is_world_process_zero:
-                    write(state.global_step, logs or {})
-
-        def collate(features):
-            return {k: paddle.to_tensor(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
-
         common, strategy = _training_kwargs(args, eval_ds)
         gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count()
         targs = TrainingArguments(**common, evaluation_strategy=strategy, report_to=args.report_to_paddle,
                                   logging_dir=str(Path(log_path).parent / "visualdl"), device="gpu" if gpu else "cpu")
-        callbacks = [Log()]
-        if args.early_stopping_patience:
-            callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.early_stopping_patience))
-        trainer = KitTrainer(model=model, args=targs, train_dataset=train_ds, eval_dataset=eval_ds,
-                             data_collator=collate, compute_metrics=compute_metrics, callbacks=callbacks)
-        trainer.step_losses = step_losses
-        return trainer
+        return _assemble(KitTrainer, TrainerCallback, EarlyStoppingCallback, targs, args, model, train_ds, eval_ds,
+                         compute_metrics, paddle.to_tensor, pad_id, write, step_losses)
 
-    @staticmethod
-    def predictions(output) -> np.ndarray:
-        p = output.predictions
-        return np.asarray(p[0] if isinstance(p, (tuple, list)) else p)
+    predictions = staticmethod(_predictions)
 
     @staticmethod
     def train(trainer, resume_from_checkpoint=None):

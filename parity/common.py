@@ -440,15 +440,14 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
                                               "backward": first_divergence(bwd_layers)},
                          "unmatched": {"torch": only_t, "paddle": only_p}}
     if steps and pairs is None:
-        out.update(_train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr, float64, tol))
+        out.update(_train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr, float64, tol, big))
     return out
 
 
-def _train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr, float64, tol) -> dict:
+def _train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr, float64, tol, big) -> dict:
     """`steps` AdamW steps on each side from the same weights and batches, one model training at a time; the float64
     torch run is the noise floor (its Paddle twin is not needed)."""
     batches = [spec.make_batch(arch, kwargs, lengths=lengths, seed=seed + s) for s in range(steps)]
-    big = sum(int(np.prod(p.shape)) for p in table) > BIG_MODEL_PARAMS
     kw = dict(lr=lr, seed=seed)
     tm = spec.build_torch(kwargs, arch, seed=seed, realistic=realistic, dtype="float32")
     initial = Side("torch", tm, "float32").weights(table)

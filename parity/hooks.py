@@ -19,9 +19,14 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 
-def module_names(fw: str, model) -> List[str]:
+def named_modules(fw: str, model) -> dict:
+    """{name: sub-layer}, the root (name "") left out; the same in both frameworks."""
     items = model.named_modules() if fw == "torch" else model.named_sublayers()
-    return [n for n, _ in items if n]
+    return {n: m for n, m in items if n}
+
+
+def module_names(fw: str, model) -> List[str]:
+    return list(named_modules(fw, model))
 
 
 def matched_names(torch_model, paddle_model) -> Tuple[List[str], List[str], List[str]]:
@@ -56,12 +61,8 @@ class LayerRecorder:
     def _numpy(self, t) -> np.ndarray:
         return np.array(t.detach().cpu().numpy()) if self.fw == "torch" else t.numpy()
 
-    def _modules(self) -> dict:
-        items = self.model.named_modules() if self.fw == "torch" else self.model.named_sublayers()
-        return dict(items)
-
     def __enter__(self):
-        modules = self._modules()
+        modules = named_modules(self.fw, self.model)
         for name in self.names:
             m = modules[name]
             pre, post = functools.partial(self._pre, name), functools.partial(self._post, name)

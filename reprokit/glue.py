@@ -8,6 +8,7 @@ quote would otherwise swallow tabs and rows).
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,7 +273,6 @@ def leaderboard_values(task: Task, predictions: np.ndarray) -> List[str]:
 
 def write_leaderboard(path, indices: Sequence[str], values: Sequence[str]) -> None:
     """`index<TAB>prediction` with a header, written to a temporary file and renamed."""
-    import os
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8", newline="") as f:
