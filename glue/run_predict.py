@@ -26,7 +26,7 @@ def write_predictions(task, trainer, backend, test_splits: dict, tok, max_seq_le
                       write: bool = True) -> list:
     """Predict every test split of `task` and write its leaderboard file(s) (every process of a distributed run
     predicts; only the one with write=True writes); returns the paths."""
-    from glue.backends import FeatureDataset
+    from training.backends import FeatureDataset
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for (split, examples), stem in zip(test_splits.items(), task.leaderboard):
@@ -62,8 +62,9 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
-    from glue.backends import get_backend
-    from glue.run_glue import load_examples, parse_args, tokenizer_for
+    from training.backends import get_backend
+    from glue.run_glue import load_examples, parse_args
+    from training.cli import tokenizer_for
     task = G.get_task(args.task_name)
     targs = parse_args(["--backend", args.backend, "--model_name_or_path", args.model_name_or_path, "--task_name",
                         args.task_name, "--output_dir", args.output_dir, "--do_predict",

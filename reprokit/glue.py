@@ -243,7 +243,7 @@ def featurize(examples: Sequence[Example], tokenizer, max_seq_length: int, regre
 def pad_batch(features: Sequence[dict], pad_token_id: int = 0, pad_to_multiple_of: Optional[int] = None,
               pad_to: Optional[int] = None) -> dict:
     """Features -> numpy arrays padded to the longest row (or to `pad_to`): input_ids, attention_mask,
-    token_type_ids(, labels)."""
+    token_type_ids(, labels, or SQuAD's start_positions and end_positions)."""
     L = max(len(f["input_ids"]) for f in features)
     if pad_to:
         L = max(L, pad_to)
@@ -260,6 +260,9 @@ def pad_batch(features: Sequence[dict], pad_token_id: int = 0, pad_to_multiple_o
     if "labels" in features[0]:
         labels = [f["labels"] for f in features]
         batch["labels"] = np.asarray(labels, dtype=np.float32 if isinstance(labels[0], float) else np.int64)
+    for key in ("start_positions", "end_positions"):
+        if key in features[0]:
+            batch[key] = np.asarray([f[key] for f in features], dtype=np.int64)
     return batch
 
 

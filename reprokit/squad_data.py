@@ -40,13 +40,14 @@ def read_squad(path) -> Tuple[List[QAExample], QAReadReport]:
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise KitError(f"{path}: no 'data' list (not a SQuAD file)")
     report = QAReadReport(str(path))
-    out = []
+    out, seen = [], set()
     for article in data["data"]:
         for para in article.get("paragraphs", []):
             context = para.get("context")
             for qa in para.get("qas", []):
                 qid = str(qa.get("id", "?"))
-                why = _check(qa, context)
+                why = _check(qa, context) or ("a duplicate id" if qid in seen else None)
+                seen.add(qid)
                 if why:
                     report.bad.append((qid, why))
                     continue
@@ -54,6 +55,58 @@ def read_squad(path) -> Tuple[List[QAExample], QAReadReport]:
                 out.append(QAExample(qid, qa["question"], context, answers, bool(qa.get("is_impossible", False))))
     report.examples = len(out)
     return out, report
+
+
+def read_qa_file(path) -> Tuple[List[QAExample], QAReadReport]:
+    """A SQuAD JSON file ({"version", "data": [...]}) or a local HF-datasets file of the `squad` / `squad_v2` dataset
+    (json lines / parquet / csv: id, title, context, question, answers {text: [...], answer_start: [...]})."""
+    path = Path(path)
+    if not path.is_file():
+        raise KitError(f"{path}: file not found")
+    if path.suffix == ".json":
+        with open(path, encoding="utf-8") as f:
+            head = f.read(4096).lstrip()
+        if head.startswith("{") and '"data"' in head and not head.startswith('{"id"'):
+            return read_squad(path)
+    return read_hf_squad(path)
+
+
+def read_hf_squad(path) -> Tuple[List[QAExample], QAReadReport]:
+    import datasets
+    path = Path(path)
+    kind = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}.get(path.suffix)
+    if kind is None:
+        raise KitError(f"{path}: use a SQuAD .json file or a .jsonl / .parquet / .csv HF-datasets file")
+    try:
+        ds = datasets.load_dataset(kind, data_files=str(path), split="train")
+    except Exception as e:  # datasets raises many types for a malformed file
+        raise KitError(f"{path}: cannot read as {kind} ({type(e).__name__}: {e})") from None
+    missing = [c for c in ("id", "context", "question", "answers") if c not in ds.column_names]
+    if missing:
+        raise KitError(f"{path}: missing column(s) {missing} (has {ds.column_names})")
+    report, out, seen = QAReadReport(str(path)), [], set()
+    for r in ds:
+        ans = r["answers"] or {}
+        qa = {"id": r["id"], "question": r["question"], "is_impossible": not ans.get("text"),
+              "answers": [{"text": t, "answer_start": st} for t, st in zip(ans.get("text") or [],
+                                                                           ans.get("answer_start") or [])]}
+        why = _check(qa, r["context"]) or ("a duplicate id" if str(r["id"]) in seen else None)
+        seen.add(str(r["id"]))
+        if why:
+            report.bad.append((str(r["id"]), why))
+            continue
+        out.append(QAExample(str(r["id"]), r["question"], r["context"],
+                             [(a["text"], int(a["answer_start"])) for a in qa["answers"]], qa["is_impossible"]))
+    report.examples = len(out)
+    return out, report
+
+
+def reference_data(examples: List[QAExample]) -> List[dict]:
+    """The `data` list of a SQuAD file holding exactly these examples: what squad_eval scores against (so a run on a
+    subset, --max_eval_samples, is scored on the questions it answered)."""
+    return [{"title": "", "paragraphs": [{"context": e.context, "qas": [
+        {"id": e.id, "question": e.question, "is_impossible": e.is_impossible,
+         "answers": [{"text": t, "answer_start": s} for t, s in e.answers]}]} for e in examples]}]
 
 
 def _check(qa: dict, context) -> Optional[str]:
@@ -83,9 +136,12 @@ def featurize(examples: List[QAExample], tokenizer, max_seq_length: int = 384, d
     offset_mapping with None outside the context."""
     if not getattr(tokenizer, "is_fast", False):
         raise KitError("SQuAD features need a fast tokenizer (offset mappings)")
-    enc = tokenizer([e.question.lstrip() for e in examples], [e.context for e in examples], truncation="only_second",
-                    max_length=max_seq_length, stride=doc_stride, return_overflowing_tokens=True,
-                    return_offsets_mapping=True, padding=False)
+    try:
+        enc = tokenizer([e.question.lstrip() for e in examples], [e.context for e in examples],
+                        truncation="only_second", max_length=max_seq_length, stride=doc_stride,
+                        return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
+    except ValueError as e:  # e.g. a stride too large for the room a question leaves, or a question too long
+        raise KitError(f"SQuAD features (max_seq_length {max_seq_length}, doc_stride {doc_stride}): {e}") from None
     feats = []
     for i in range(len(enc["input_ids"])):
         ex_index = enc["overflow_to_sample_mapping"][i]

@@ -32,7 +32,8 @@ def squad_file(tmp_path):
            {"id": "q2", "question": "who ran ?", "answers": [], "is_impossible": True},
            {"id": "bad1", "question": "?", "answers": [{"text": "london", "answer_start": 3}]},
            {"id": "bad2", "answers": [{"text": "paris", "answer_start": start}]},
-           {"id": "bad3", "question": "what ?", "answers": []}]
+           {"id": "bad3", "question": "what ?", "answers": []},
+           {"id": "q1", "question": "again ?", "answers": [{"text": "paris", "answer_start": start}]}]
     data = {"version": "v2.0", "data": [{"title": "t", "paragraphs": [{"context": context, "qas": qas}]}]}
     (tmp_path / "train.json").write_text(json.dumps(data))
     return tmp_path / "train.json", data
@@ -42,7 +43,8 @@ def test_read_reports_bad_records(tmp_path):
     path, _ = squad_file(tmp_path)
     examples, report = read_squad(path)
     assert [e.id for e in examples] == ["q1", "q2"]
-    assert [qid for qid, _ in report.bad] == ["bad1", "bad2", "bad3"]
+    assert [qid for qid, _ in report.bad] == ["bad1", "bad2", "bad3", "q1"]
+    assert report.bad[3][1] == "a duplicate id"
     assert "answer_start 3 does not point at 'london'" in report.bad[0][1]
     assert "missing field 'question'" in report.bad[1][1]
     (tmp_path / "x.json").write_text("{")

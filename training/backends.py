@@ -1,9 +1,10 @@
-"""The two training backends behind glue/run_glue.py: HF Trainer (torch) and PaddleNLP Trainer (Paddle), each given
-the same numpy batches (reprokit.glue.pad_batch), the same per-epoch sample order, the same per-parameter learning
-rates and weight decay (reprokit.layer_decay), and a callback that writes every log line to metrics.jsonl.
+"""The two training backends behind glue/run_glue.py and squad/run_squad_v1.py: HF Trainer (torch) and PaddleNLP
+Trainer (Paddle), each given the same numpy batches (reprokit.glue.pad_batch), the same per-epoch sample order, the
+same per-parameter learning rates and weight decay (reprokit.layer_decay), and a callback that writes every log line to
+metrics.jsonl.
 
-A backend exposes: load_model(args, num_labels), make_trainer(args, model, train, eval, compute_metrics, log_path),
-predict(trainer, dataset) -> logits (numpy).
+A backend exposes: load_model(args, num_labels, head), make_trainer(args, model, train, eval, compute_metrics,
+log_path, pad_id), train(trainer, resume_from_checkpoint), predictions(trainer.predict(ds)) -> numpy.
 """
 from __future__ import annotations
 
@@ -55,22 +56,31 @@ def _save_kit_model(model, out: Path) -> None:
             shutil.move(str(f), str(out / f.name))
 
 
+# head -> (label names, class name suffix); the kit's classes are named alike in transformers, torch_ref, paddlenlp_ext
+HEADS = {"sequence_classification": (["labels"], "ForSequenceClassification"),
+         "question_answering": (["start_positions", "end_positions"], "ForQuestionAnswering")}
+
+
 def _training_kwargs(args, eval_ds):
-    """The TrainingArguments both trainers name alike, and the evaluation strategy (named differently)."""
-    metric = args.metric_for_best_model
+    """The TrainingArguments both trainers name alike, and the evaluation strategy (named differently). Label names
+    are given explicitly: PaddleNLP 2.8.1 guesses them from the class name and misspells "QuestionAnswering"."""
+    metric = getattr(args, "metric_for_best_model", None)
+    eval_steps = getattr(args, "eval_steps", 0)
     common = dict(
         output_dir=args.output_dir, per_device_train_batch_size=args.per_device_train_batch_size,
         per_device_eval_batch_size=args.per_device_eval_batch_size, learning_rate=args.learning_rate,
         num_train_epochs=args.num_train_epochs, max_steps=args.max_steps, warmup_ratio=args.warmup_ratio,
+        warmup_steps=getattr(args, "warmup_steps", 0), label_names=HEADS[getattr(args, "head",
+                                                                               "sequence_classification")][0],
         weight_decay=args.weight_decay, gradient_accumulation_steps=args.gradient_accumulation_steps,
         fp16=args.fp16, bf16=args.bf16, seed=args.seed, logging_steps=args.logging_steps,
-        eval_steps=args.eval_steps or None, save_strategy="steps" if args.save_steps else "epoch",
+        eval_steps=eval_steps or None, save_strategy="steps" if args.save_steps else "epoch",
         save_steps=args.save_steps or 500, save_total_limit=args.save_total_limit,
-        load_best_model_at_end=args.load_best_model_at_end, metric_for_best_model=metric,
+        load_best_model_at_end=getattr(args, "load_best_model_at_end", False), metric_for_best_model=metric,
         greater_is_better=None if not metric else not metric.endswith("loss"),
         remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
         max_grad_norm=args.max_grad_norm, adam_epsilon=args.adam_epsilon)
-    return common, "steps" if args.eval_steps else ("epoch" if eval_ds is not None else "no")
+    return common, "steps" if eval_steps and eval_ds is not None else ("epoch" if eval_ds is not None else "no")
 
 
 def _assemble(trainer_cls, callback_base, early_stopping_cls, targs, args, model, train_ds, eval_ds,
@@ -86,7 +96,7 @@ def _assemble(trainer_cls, callback_base, early_stopping_cls, targs, args, model
         return {k: to_tensor(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
 
     callbacks = [Log()]
-    if args.early_stopping_patience:
+    if getattr(args, "early_stopping_patience", 0):
         callbacks.append(early_stopping_cls(early_stopping_patience=args.early_stopping_patience))
     trainer = trainer_cls(model=model, args=targs, train_dataset=train_ds, eval_dataset=eval_ds,
                           data_collator=collate, compute_metrics=compute_metrics, callbacks=callbacks)
@@ -97,6 +107,15 @@ def _assemble(trainer_cls, callback_base, early_stopping_cls, targs, args, model
 def _predictions(output) -> np.ndarray:
     p = output.predictions
     return np.asarray(p[0] if isinstance(p, (tuple, list)) else p)
+
+
+def _predictions_pair(output):
+    """(start_logits, end_logits) of a QA prediction run, [N, longest] each: the trainers pad shorter batches with
+    -100, beyond every feature's offsets, so post-processing never picks them."""
+    p = output.predictions
+    if not isinstance(p, (tuple, list)) or len(p) < 2:
+        raise ValueError("a question-answering model's predictions are (start_logits, end_logits)")
+    return np.asarray(p[0]), np.asarray(p[1])
 
 
 def _model_type(path) -> str:
@@ -121,12 +140,14 @@ class TorchBackend:
 
     def load_model(self, args, num_labels: int):
         model_type = _model_type(args.model_name_or_path)
+        suffix = HEADS[getattr(args, "head", "sequence_classification")][1]
         if model_type == "funnel":
-            from transformers import FunnelForSequenceClassification
-            return FunnelForSequenceClassification.from_pretrained(args.model_name_or_path, num_labels=num_labels)
+            import transformers
+            return getattr(transformers, "Funnel" + suffix).from_pretrained(args.model_name_or_path,
+                                                                             num_labels=num_labels)
         import torch_ref.gau_alpha as R
-        return R.GAUAlphaForSequenceClassification.from_pretrained(args.model_name_or_path, allow_new_head=True,
-                                                                   num_labels=num_labels)
+        return getattr(R, "GAUAlpha" + suffix).from_pretrained(args.model_name_or_path, allow_new_head=True,
+                                                               num_labels=num_labels)
 
     def make_trainer(self, args, model, train_ds, eval_ds, compute_metrics, log_path, pad_id):
         import torch
@@ -189,6 +210,7 @@ class TorchBackend:
                          compute_metrics, torch.from_numpy, pad_id, write, step_losses)
 
     predictions = staticmethod(_predictions)
+    predictions_pair = staticmethod(_predictions_pair)
 
     @staticmethod
     def train(trainer, resume_from_checkpoint=None):
@@ -209,10 +231,13 @@ class PaddleBackend:
     def load_model(self, args, num_labels: int):
         import paddlenlp_ext  # noqa: F401
         model_type = _model_type(args.model_name_or_path)
+        suffix = HEADS[getattr(args, "head", "sequence_classification")][1]
         if model_type == "funnel":
-            from paddlenlp_ext.funnel import FunnelForSequenceClassification as cls
+            import paddlenlp_ext.funnel as M
+            cls = getattr(M, "Funnel" + suffix)
         else:
-            from paddlenlp_ext.gau_alpha import GAUAlphaForSequenceClassification as cls
+            import paddlenlp_ext.gau_alpha as M
+            cls = getattr(M, "GAUAlpha" + suffix)
         import paddle
         # fresh internal parameter names (embedding_0.w_0, ...) for every model: the optimizer state in a checkpoint
         # is keyed by them, so a resumed run must build the same names whatever was built before in the process
@@ -287,6 +312,7 @@ class PaddleBackend:
                          compute_metrics, paddle.to_tensor, pad_id, write, step_losses)
 
     predictions = staticmethod(_predictions)
+    predictions_pair = staticmethod(_predictions_pair)
 
     @staticmethod
     def train(trainer, resume_from_checkpoint=None):

@@ -1,0 +1,51 @@
+"""The reproduction recipes run as written (every flag valid, every file where the script looks for it): each is run
+with a tiny checkpoint and fixture data, with EXTRA flags appended (argparse: the last value wins) to make it a few
+steps at a short length."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def recipe(name, tmp_path, **env):
+    run = subprocess.run(["bash", str(ROOT / name)], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHON": sys.executable, **{k: str(v) for k, v in env.items()}})
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+@pytest.mark.parametrize("backend", ["torch", "paddle"])
+def test_squad_paper_recipe(tmp_path, backend):
+    from tests.test_squad_run import synthetic_squad, tiny_qa_checkpoint
+    data = tmp_path / "squad"
+    data.mkdir()
+    synthetic_squad(data / "train-v2.0.json", 8, 0, v2=True)
+    synthetic_squad(data / "dev-v2.0.json", 6, 1, v2=True)
+    synthetic_squad(data / "dev-v1.1.json", 4, 2)
+    ckpt = tiny_qa_checkpoint(tmp_path)
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    run = recipe("squad/recipes/funnel_xlarge_paper.sh", tmp_path, MODEL=ckpt, DATA=data, BACKEND=backend, OUT=out,
+                 EXTRA=f"--max_steps 2 --warmup_steps 1 --max_seq_length 32 --doc_stride 8 --per_device_train_batch_size"
+                       f" 2 --gradient_accumulation_steps 2 --log_dir {logs} --figure_dir {tmp_path} --report_to none")
+    assert "paper protocol: v1.1 F1/EM" in run.stdout
+    res = json.loads((logs / "eval_results.json").read_text())
+    assert set(res["paper"]) >= {"v1.1_f1", "v2.0_best_f1"}
+    assert json.loads((logs / "args.json").read_text())["layer_lr_decay"] == 0.75
+
+
+def test_qnli_recipe(tmp_path):
+    from tests.test_glue import glue_fixture, tiny_checkpoint
+    data = glue_fixture(tmp_path / "glue") / "QNLI"
+    ckpt = tiny_checkpoint(tmp_path)
+    logs = tmp_path / "logs"
+    recipe("glue/recipes/qnli_funnel_xlarge.sh", tmp_path, MODEL=ckpt, DATA=data, BACKEND="torch",
+           OUT=tmp_path / "out",
+           EXTRA=f"--max_steps 2 --per_device_train_batch_size 2 --log_dir {logs} --figure_dir {tmp_path} "
+                 "--report_to none")
+    assert (tmp_path / "out" / "QNLI.tsv").is_file()
+    assert json.loads((logs / "args.json").read_text())["layer_lr_decay"] == 0.8

@@ -1,0 +1,149 @@
+"""What the task scripts (glue/run_glue.py, squad/run_squad_v1.py) share around the two backends: the HF-style
+training arguments, the reporting integrations, the tokenizer of a checkpoint, the log folder (args.json, metrics.jsonl
+written by the main process only), the side files a fine-tuned model carries, and the loss / dev-metric plot."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+from pathlib import Path
+
+from reprokit import KitError
+
+
+def add_training_args(ap, max_seq_length: int = 128, batch_size: int = 8, learning_rate: float = 2e-5,
+                      epochs: float = 3.0) -> None:
+    a = ap.add_argument
+    a("--backend", choices=["paddle", "torch"], default="paddle")
+    a("--model_name_or_path", required=True, help="a local checkpoint directory (HF/torch or Paddle)")
+    a("--output_dir", required=True)
+    a("--overwrite_output_dir", action="store_true")
+    a("--do_train", action="store_true")
+    a("--do_eval", action="store_true")
+    a("--do_predict", action="store_true")
+    a("--max_seq_length", type=int, default=max_seq_length)
+    a("--pad_to_max_length", action="store_true", help="pad every batch to max_seq_length (default: dynamic)")
+    a("--per_device_train_batch_size", type=int, default=batch_size)
+    a("--per_device_eval_batch_size", type=int, default=32)
+    a("--learning_rate", type=float, default=learning_rate)
+    a("--num_train_epochs", type=float, default=epochs)
+    a("--max_steps", type=int, default=-1)
+    a("--warmup_ratio", type=float, default=0.0)
+    a("--warmup_steps", type=int, default=0, help="wins over --warmup_ratio when > 0")
+    a("--weight_decay", type=float, default=0.0)
+    a("--layer_lr_decay", type=float, default=1.0, help="lr x decay^(layers above); 1 = off")
+    a("--adam_beta1", type=float, default=0.9)
+    a("--adam_beta2", type=float, default=0.999)
+    a("--adam_epsilon", type=float, default=1e-8)
+    a("--max_grad_norm", type=float, default=1.0)
+    a("--gradient_accumulation_steps", type=int, default=1)
+    a("--fp16", action="store_true")
+    a("--bf16", action="store_true")
+    a("--torch_compile", action="store_true", help="torch backend: torch.compile the model")
+    a("--seed", type=int, default=42)
+    a("--logging_steps", type=int, default=50)
+    a("--save_steps", type=int, default=0, help="checkpoint every N steps (0: every epoch)")
+    a("--save_total_limit", type=int, default=2)
+    a("--resume_from_checkpoint", default=None)
+    a("--max_train_samples", type=int, default=None)
+    a("--max_eval_samples", type=int, default=None)
+    a("--log_dir", default=None)
+    a("--figure_dir", default="figure", help="where the loss / dev-metric plot goes")
+    a("--report_to", default=None, help="tensorboard (torch) / visualdl (paddle) / none; default: what is installed")
+
+
+def set_report_to(args) -> None:
+    """args.report_to_torch (a list for HF) and args.report_to_paddle (a string for PaddleNLP)."""
+    if args.report_to:
+        args.report_to_torch, args.report_to_paddle = ([] if args.report_to == "none" else [args.report_to]), \
+            args.report_to
+        return
+    args.report_to_torch = ["tensorboard"] if importlib.util.find_spec("tensorboard") else []
+    args.report_to_paddle = "visualdl" if importlib.util.find_spec("visualdl") else "none"
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", os.environ.get("PADDLE_TRAINER_ID", "0"))) == 0
+
+
+def check_output_dir(args) -> None:
+    out = Path(args.output_dir)
+    if args.do_train and out.exists() and any(out.iterdir()) and not (args.overwrite_output_dir or
+                                                                       args.resume_from_checkpoint):
+        raise KitError(f"{out}: not empty (pass --overwrite_output_dir or --resume_from_checkpoint)")
+
+
+def open_log_dir(args, default: Path) -> Path:
+    """The run's log folder with args.json; a fresh training run starts a fresh metrics.jsonl (a resumed one appends).
+    Returns the metrics.jsonl path."""
+    log_dir = Path(args.log_dir or default)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    set_report_to(args)
+    log_path = log_dir / "metrics.jsonl"
+    if is_main_process():  # shared files are written by one process of a distributed run
+        (log_dir / "args.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n")
+        if args.do_train and log_path.exists() and not args.resume_from_checkpoint:
+            log_path.unlink()
+    return log_path
+
+
+def write_step_losses(log_dir: Path, losses) -> None:
+    """Each process of a distributed run logs its own shard's losses."""
+    rank = int(os.environ.get("RANK", "0"))
+    name = "step_losses.json" if int(os.environ.get("WORLD_SIZE", "1")) == 1 else f"step_losses.rank{rank}.json"
+    (log_dir / name).write_text(json.dumps(losses) + "\n")
+
+
+def tokenizer_for(path, fast_only: bool = False):
+    from reprokit.checkpoint import read_config
+    if read_config(path).get("model_type") == "gau_alpha":
+        if fast_only:
+            raise KitError(f"{path}: a GAU-alpha checkpoint: this task needs a HF fast tokenizer (offset mappings)")
+        from reprokit.tokenization import GAUAlphaTokenizer
+        return GAUAlphaTokenizer.from_pretrained(path, pair_token_types="zeros")  # the GAU-alpha recipe
+    from transformers import AutoTokenizer
+    try:
+        return AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError) as e:
+        raise KitError(f"{path}: no tokenizer files ({e})") from None
+
+
+def save_side_files(src, dst) -> None:
+    """Tokenizer and vocab files travel with the fine-tuned model (prediction scripts and users need them)."""
+    src, dst = Path(src), Path(dst)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (src / name).is_file() and not (dst / name).exists():
+            shutil.copy2(src / name, dst / name)
+
+
+def plot_log(log_path: Path, figure: Path, title: str) -> None:
+    """Train loss and every logged dev metric against the step, from metrics.jsonl."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    loss = [(r["step"], r["loss"]) for r in rows if "loss" in r]
+    skip = ("eval_loss", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second", "eval_steps")
+    evals = [(r["step"], k, r[k]) for r in rows for k in r if k.startswith("eval_") and k not in skip
+             and isinstance(r[k], (int, float))]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if loss:
+        ax.plot(*zip(*loss), label="train loss", color="tab:blue")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    if evals:
+        ax2 = ax.twinx()
+        for key in sorted({k for _, k, _ in evals}):
+            pts = [(s, v) for s, k, v in evals if k == key]
+            ax2.plot(*zip(*pts), marker="o", label=key)
+        ax2.set_ylabel("dev metric")
+        ax2.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(title)
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    tmp = figure.with_name(f".{figure.name}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, figure)
