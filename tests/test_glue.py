@@ -361,3 +361,17 @@ def test_gau_alpha_two_steps_same_losses_and_predict(tmp_path):
         losses[backend] = json.loads((tmp_path / f"logs-{backend}" / "step_losses.json").read_text())
         assert (out / "config.json").is_file() and (out / "SST-2.tsv").is_file()
     np.testing.assert_allclose(losses["paddle"], losses["torch"], rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("backend", ["torch", "paddle"])
+def test_refine_tune_a_checkpoint_with_another_head_size(tmp_path, backend):
+    """An MNLI-sized (3-label) fine-tuned checkpoint re-fine-tuned on a 2-label task: the head is re-initialised
+    (HF's ignore_mismatched_sizes / the kit's allow_new_head), the body is kept."""
+    data = synthetic_sst2(tmp_path / "SST-2", n_train=8, n_dev=4)
+    ckpt = tiny_checkpoint(tmp_path, num_labels=3)
+    out = tmp_path / "out"
+    assert run_glue("--backend", backend, "--model_name_or_path", ckpt, "--task_name", "SST-2", "--data_dir", data,
+                    "--output_dir", out, "--do_train", "--max_steps", 1, "--per_device_train_batch_size", 4,
+                    "--log_dir", tmp_path / "logs", "--report_to", "none") == 0
+    assert json.loads((out / "config.json").read_text()).get("num_labels", 2) == 2 or \
+        len(json.loads((out / "config.json").read_text())["id2label"]) == 2
