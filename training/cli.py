@@ -63,8 +63,15 @@ def set_report_to(args) -> None:
     args.report_to_paddle = "visualdl" if importlib.util.find_spec("visualdl") else "none"
 
 
+def rank_and_world() -> tuple:
+    """This process's rank and the number of processes, under torchrun or paddle.distributed.launch."""
+    rank = int(os.environ.get("RANK", os.environ.get("PADDLE_TRAINER_ID", "0")))
+    world = int(os.environ.get("WORLD_SIZE", os.environ.get("PADDLE_TRAINERS_NUM", "1")))
+    return rank, world
+
+
 def is_main_process() -> bool:
-    return int(os.environ.get("RANK", os.environ.get("PADDLE_TRAINER_ID", "0"))) == 0
+    return rank_and_world()[0] == 0
 
 
 def check_output_dir(args) -> None:
@@ -90,8 +97,8 @@ def open_log_dir(args, default: Path) -> Path:
 
 def write_step_losses(log_dir: Path, losses) -> None:
     """Each process of a distributed run logs its own shard's losses."""
-    rank = int(os.environ.get("RANK", "0"))
-    name = "step_losses.json" if int(os.environ.get("WORLD_SIZE", "1")) == 1 else f"step_losses.rank{rank}.json"
+    rank, world = rank_and_world()
+    name = "step_losses.json" if world == 1 else f"step_losses.rank{rank}.json"
     (log_dir / name).write_text(json.dumps(losses) + "\n")
 
 
