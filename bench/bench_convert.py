@@ -41,6 +41,16 @@ JOBS = {
         "t = {p.name: p for p in table_for('funnel', cfg, 'FunnelForQuestionAnswering')}; "
         "out = {k: np.ascontiguousarray(v.T) if t[k].transpose else v for k, v in state.items()}; "
         "save_file(out, sys.argv[2])"),
+    # the floors of the streaming job's work, each alone: what a manifest's sha256 and the transposes cost by themselves
+    "floor: sha256 of the source bytes, one pass (the manifest hashes source and output: 2 passes)": (
+        "import hashlib, sys; h = hashlib.sha256(); f = open(sys.argv[1] + '/model.safetensors', 'rb'); "
+        "[h.update(b) for b in iter(lambda: f.read(1 << 24), b'')]; print(h.hexdigest())"),
+    "floor: read + transpose the Linear weights (no write, no hash)": (
+        "import sys, json; from safetensors import safe_open; from reprokit.convert import table_for; "
+        "from reprokit.tables import transpose2d; cfg = json.load(open(sys.argv[1] + '/config.json')); "
+        "t = {p.name: p for p in table_for('funnel', cfg, 'FunnelForQuestionAnswering')}; "
+        "f = safe_open(sys.argv[1] + '/model.safetensors', 'np'); "
+        "[transpose2d(f.get_tensor(k)) for k in f.keys() if t[k].transpose]"),
 }
 
 

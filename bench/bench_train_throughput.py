@@ -149,8 +149,13 @@ def main(argv=None):
             if gpu:
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats()
-            t = run_plain(ckpt, arch, feats, args) if row == "plain" else run_kit(ckpt, args.task, feats, args,
-                                                                                   extras[row])
+            env = dict(os.environ)  # HF's TrainingArguments leaves --bf16 in os.environ: each row starts clean
+            try:
+                t = run_plain(ckpt, arch, feats, args) if row == "plain" else run_kit(ckpt, args.task, feats, args,
+                                                                                       extras[row])
+            finally:
+                os.environ.clear()
+                os.environ.update(env)
             sps = _throughput(t, args.batch, args.warmup)
             peak = torch.cuda.max_memory_allocated() / 2 ** 30 if gpu else None
             rows.append({"row": names[row], "samples_per_s": sps, "steps": len(t), "timed_steps": len(t) - 1 -

@@ -231,7 +231,10 @@ def test_same_rates_on_both_backends(tmp_path):
     assert tables["torch"]["funnel.encoder.blocks.0.0.attention.r_w_bias"][1] == 0.0
 
 
-def test_two_steps_same_losses_on_both_backends(tmp_path):
+def test_two_steps_same_losses_on_both_backends(tmp_path, monkeypatch):
+    # what an earlier --bf16 run leaves in this process (HF's TrainingArguments sets it and never clears it): the fp32
+    # run below must not train under bf16 autocast
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
     data = synthetic_sst2(tmp_path / "SST-2", n_train=16, n_dev=8)
     ckpt = tiny_checkpoint(tmp_path)
     losses = {}

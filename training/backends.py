@@ -9,6 +9,7 @@ log_path, pad_id), train(trainer, resume_from_checkpoint), predictions(trainer.p
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import List
 
@@ -205,6 +206,9 @@ class TorchBackend:
                 return out
 
         common, strategy = _training_kwargs(args, eval_ds)
+        # HF's TrainingArguments writes --bf16 / --fp16 into os.environ["ACCELERATE_MIXED_PRECISION"] and never
+        # clears it: a later fp32 run in the same process would train under bf16 autocast. The flags decide.
+        os.environ["ACCELERATE_MIXED_PRECISION"] = "bf16" if args.bf16 else ("fp16" if args.fp16 else "no")
         targs = TrainingArguments(**common, eval_strategy=strategy, report_to=args.report_to_torch,
                                   use_cpu=not torch.cuda.is_available(), torch_compile=args.torch_compile,
                                   logging_dir=str(Path(log_path).parent / "tensorboard"))
