@@ -50,7 +50,7 @@ JOBS = {
         "from reprokit.tables import transpose2d; cfg = json.load(open(sys.argv[1] + '/config.json')); "
         "t = {p.name: p for p in table_for('funnel', cfg, 'FunnelForQuestionAnswering')}; "
         "f = safe_open(sys.argv[1] + '/model.safetensors', 'np'); "
-        "[transpose2d(f.get_tensor(k)) for k in f.keys() if t[k].transpose]"),
+        "ks = [k for k in f.keys() if t[k].transpose]\nfor k in ks: x = transpose2d(f.get_tensor(k))"),
 }
 
 
