@@ -172,3 +172,23 @@ def test_hf_datasets_file_reads_like_the_json(tmp_path):
     a, ra = read_qa_file(path)
     b, rb = read_qa_file(tmp_path / "v2.jsonl")
     assert a == b and ra.bad == rb.bad and [i for i, _ in ra.bad] == ["bad-start"]
+
+
+@pytest.mark.parametrize("backend", ["torch", "paddle"])
+def test_resume_reaches_the_same_losses(tmp_path, backend):
+    """Stop after the step-2 checkpoint, resume from it: steps 3-4 have the losses of an uninterrupted run."""
+    import shutil
+    train = synthetic_squad(tmp_path / "train.json", 16, 0)
+    ckpt = tiny_qa_checkpoint(tmp_path)
+    common = ["--backend", backend, "--model_name_or_path", ckpt, "--train_file", train, "--do_train", "--max_steps",
+              4, "--per_device_train_batch_size", 4, "--learning_rate", 1e-3, "--warmup_steps", 1,
+              "--layer_lr_decay", 0.75, "--save_steps", 2, "--logging_steps", 1, "--max_seq_length", 32,
+              "--doc_stride", 8, "--report_to", "none"]
+    assert run_squad(*common, "--output_dir", tmp_path / "full", "--log_dir", tmp_path / "l-full") == 0
+    full = json.loads((tmp_path / "l-full" / "step_losses.json").read_text())
+    assert len(full) == 4
+    shutil.copytree(tmp_path / "full" / "checkpoint-2", tmp_path / "resumed" / "checkpoint-2")  # what survived
+    assert run_squad(*common, "--output_dir", tmp_path / "resumed", "--log_dir", tmp_path / "l-res",
+                     "--resume_from_checkpoint", tmp_path / "resumed" / "checkpoint-2") == 0
+    resumed = json.loads((tmp_path / "l-res" / "step_losses.json").read_text())
+    np.testing.assert_allclose(resumed, full[2:], rtol=1e-6, atol=0)
