@@ -11,8 +11,8 @@ torch.compile traces once). Random weights of the released shape (no download), 
 max length. Meant for a GPU (issues #6 and #7: target >= 2x plain); on CPU it runs (the tests run it on a tiny config)
 but bf16 / compile rows are skipped unless --cpu-all.
 
-On the lent GPU machine (transformers 5.x there): carry transformers 4.46.3 and its pure-python needs as wheels, see
-/work/.library/device/README.md ("a Python package missing there"); the kit is tested with 4.46.3.
+On a machine with a newer transformers (5.x), install the pinned transformers 4.46.3 (requirements.txt) beside it
+first: the kit is tested with 4.46.3.
 """
 from __future__ import annotations
 

@@ -308,46 +308,25 @@ def test_resume_reaches_the_same_losses(tmp_path, backend):
     np.testing.assert_allclose(resumed, full[3:], rtol=1e-6, atol=0)
 
 
-def test_torch_ddp_two_processes_equal_one_process(tmp_path):
-    """torchrun with 2 CPU processes (gloo), 2 rows each, equals one process with batch 4: per-step loss (the mean of
-    the two shards' losses) and the final dev loss. Batches are padded to max_seq_length: Funnel's pooling sees padded
-    positions, so dynamic padding would make a batch's result depend on how it is split."""
-    import subprocess
-    import sys
-    data = synthetic_sst2(tmp_path / "SST-2", n_train=32, n_dev=16)
-    ckpt = tiny_checkpoint(tmp_path)
-    root = Path(__file__).resolve().parents[1]
-    common = ["glue/run_glue.py", "--backend", "torch", "--model_name_or_path", str(ckpt), "--task_name", "SST-2",
-              "--data_dir", str(data), "--do_train", "--do_eval", "--max_steps", "4", "--learning_rate", "1e-3",
-              "--logging_steps", "1", "--report_to", "none", "--pad_to_max_length", "--max_seq_length", "16",
-              "--figure_dir", str(tmp_path / "fig")]
-    one = subprocess.run([sys.executable, *common, "--output_dir", str(tmp_path / "o1"), "--log_dir",
-                          str(tmp_path / "l1"), "--per_device_train_batch_size", "4"], cwd=root, capture_output=True,
-                         text=True)
-    assert one.returncode == 0, one.stderr[-2000:]
-    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                          "29571", *common, "--output_dir", str(tmp_path / "o2"), "--log_dir", str(tmp_path / "l2"),
-                          "--per_device_train_batch_size", "2"], cwd=root, capture_output=True, text=True)
-    assert two.returncode == 0, two.stderr[-2000:]
-    single = np.array(json.loads((tmp_path / "l1" / "step_losses.json").read_text()))
-    ranks = [np.array(json.loads((tmp_path / "l2" / f"step_losses.rank{r}.json").read_text())) for r in (0, 1)]
-    np.testing.assert_allclose((ranks[0] + ranks[1]) / 2, single, rtol=1e-5, atol=0)
-    assert not np.allclose(ranks[0], ranks[1])  # the two processes really saw different rows
-    e1 = json.loads((tmp_path / "l1" / "eval_results.json").read_text())["dev"]["eval_loss"]
-    e2 = json.loads((tmp_path / "l2" / "eval_results.json").read_text())["dev"]["eval_loss"]
-    assert e2 == pytest.approx(e1, rel=1e-5)
+LAUNCHERS = {  # 2 CPU processes (gloo) under each framework's launcher
+    "torch": (["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29571"], {}),
+    "paddle": (["-m", "paddle.distributed.launch", "--nproc_per_node", "2"], {"PADDLE_DISTRI_BACKEND": "gloo"}),
+}
 
 
-def test_paddle_launch_two_processes_equal_one_process(tmp_path):
-    """python -m paddle.distributed.launch with 2 CPU processes (gloo), 2 rows each, equals one process with batch 4:
-    per-step loss (the mean of the two shards') and the final dev loss; fixed padding as in the torch DDP test."""
+@pytest.mark.parametrize("backend", ["torch", "paddle"])
+def test_launcher_two_processes_equal_one_process(tmp_path, backend):
+    """torchrun / python -m paddle.distributed.launch with 2 CPU processes (gloo), 2 rows each, equals one process
+    with batch 4: per-step loss (the mean of the two shards' losses) and the final dev loss. Batches are padded to
+    max_seq_length: Funnel's pooling sees padded positions, so dynamic padding would make a batch's result depend on
+    how it is split."""
     import os
     import subprocess
     import sys
     data = synthetic_sst2(tmp_path / "SST-2", n_train=32, n_dev=16)
     ckpt = tiny_checkpoint(tmp_path)
     root = Path(__file__).resolve().parents[1]
-    common = ["glue/run_glue.py", "--backend", "paddle", "--model_name_or_path", str(ckpt), "--task_name", "SST-2",
+    common = ["glue/run_glue.py", "--backend", backend, "--model_name_or_path", str(ckpt), "--task_name", "SST-2",
               "--data_dir", str(data), "--do_train", "--do_eval", "--max_steps", "4", "--learning_rate", "1e-3",
               "--logging_steps", "1", "--report_to", "none", "--pad_to_max_length", "--max_seq_length", "16",
               "--figure_dir", str(tmp_path / "fig")]
@@ -355,10 +334,12 @@ def test_paddle_launch_two_processes_equal_one_process(tmp_path):
                           str(tmp_path / "l1"), "--per_device_train_batch_size", "4"], cwd=root, capture_output=True,
                          text=True)
     assert one.returncode == 0, one.stderr[-2000:]
-    two = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
-                          str(tmp_path / "launch"), *common, "--output_dir", str(tmp_path / "o2"), "--log_dir",
+    launcher, env = LAUNCHERS[backend]
+    if backend == "paddle":
+        launcher = launcher + ["--log_dir", str(tmp_path / "launch")]
+    two = subprocess.run([sys.executable, *launcher, *common, "--output_dir", str(tmp_path / "o2"), "--log_dir",
                           str(tmp_path / "l2"), "--per_device_train_batch_size", "2"], cwd=root, capture_output=True,
-                         text=True, env={**os.environ, "PADDLE_DISTRI_BACKEND": "gloo"})
+                         text=True, env={**os.environ, **env})
     assert two.returncode == 0, (two.stdout + two.stderr)[-2000:]
     single = np.array(json.loads((tmp_path / "l1" / "step_losses.json").read_text()))
     ranks = [np.array(json.loads((tmp_path / "l2" / f"step_losses.rank{r}.json").read_text())) for r in (0, 1)]
