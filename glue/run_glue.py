@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from reprokit import KitError  # noqa: E402
 from reprokit import glue as G  # noqa: E402
 from training.cli import (add_training_args, check_output_dir, is_main_process, open_log_dir,  # noqa: E402
-                          plot_log, save_side_files, tokenizer_for, write_step_losses)
+                          plot_log, run_reporting_errors, save_side_files, tokenizer_for,
+                          write_step_losses)
 
 
 def parse_args(argv=None):
@@ -76,12 +77,7 @@ def load_examples(args, task):
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        return run(args)
-    except KitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return run_reporting_errors(run, parse_args(argv))
 
 
 def run(args) -> int:

@@ -53,12 +53,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max_seq_length", type=int, default=128)
     ap.add_argument("--per_device_eval_batch_size", type=int, default=32)
     ap.add_argument("--zip", action="store_true", help="also write <output_dir>.zip with every .tsv in output_dir")
-    args = ap.parse_args(argv)
-    try:
-        return run(args)
-    except KitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    from training.cli import run_reporting_errors
+    return run_reporting_errors(run, ap.parse_args(argv))
 
 
 def run(args) -> int:

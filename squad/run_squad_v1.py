@@ -32,7 +32,8 @@ from reprokit import squad_data as D  # noqa: E402
 from reprokit.squad_eval import evaluate_v1, evaluate_v2  # noqa: E402
 from reprokit.squad_post import postprocess, write_predictions  # noqa: E402
 from training.cli import (add_training_args, check_output_dir, is_main_process, open_log_dir,  # noqa: E402
-                          plot_log, save_side_files, tokenizer_for, write_step_losses)
+                          plot_log, run_reporting_errors, save_side_files, tokenizer_for,
+                          write_step_losses)
 
 
 def parse_args(argv=None):
@@ -58,12 +59,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        return run(args)
-    except KitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return run_reporting_errors(run, parse_args(argv))
 
 
 def load(path, what, limit=None):
@@ -79,7 +75,7 @@ def load(path, what, limit=None):
 
 
 def run(args) -> int:
-    from training.backends import FeatureDataset, get_backend
+    from training.backends import FeatureDataset, get_backend, jsonl_writer
     if not (args.do_train or args.do_eval or args.do_predict):
         raise KitError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
     if args.paper_protocol and not (args.validation_file and args.validation_file_v1):
@@ -135,7 +131,7 @@ def run(args) -> int:
         exs = [{"id": e.id, "context": e.context} for e in examples]
         preds, nbest, null_odds = postprocess(exs, features, start, end, v2, args.n_best_size,
                                               args.max_answer_length, args.null_score_diff_threshold)
-        out_dir = Path(args.output_dir) / {"eval": "eval", "eval_v1.1": "eval_v1.1", "predict": "predict"}[split]
+        out_dir = Path(args.output_dir) / split  # eval/, eval_v1.1/, predict/
         if not main_process:
             continue
         write_predictions(out_dir, preds, nbest, null_odds if v2 else None)
@@ -145,9 +141,7 @@ def run(args) -> int:
         m = evaluate_v2(ref, preds, null_odds) if v2 else evaluate_v1(ref, preds)
         (out_dir / "results.json").write_text(json.dumps(m, indent=2) + "\n")
         results[split] = m
-        with open(log_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"backend": args.backend, "step": trainer.state.global_step,
-                                **{f"{split}_{k}": v for k, v in m.items()}}) + "\n")
+        jsonl_writer(log_path, args.backend)(trainer.state.global_step, {f"{split}_{k}": v for k, v in m.items()})
         print(f"SQuAD {'v2.0' if v2 else 'v1.1'} {split} ({len(examples)} questions): "
               + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items()))
     if main_process and results:

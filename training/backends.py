@@ -127,7 +127,7 @@ def _rates(model_type, config, names, args):
     return param_rates(names, model_type, config, args.layer_lr_decay, args.weight_decay)
 
 
-def _jsonl_writer(log_path: Path, backend: str):
+def jsonl_writer(log_path: Path, backend: str):
     def write(step, logs):
         with open(log_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"backend": backend, "step": step, **{k: v for k, v in logs.items()
@@ -157,7 +157,7 @@ class TorchBackend:
         from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 
         model_type = _model_type(args.model_name_or_path)
-        write = _jsonl_writer(log_path, self.name)
+        write = jsonl_writer(log_path, self.name)
         step_losses: List[float] = []
 
         class Sampler(torch.utils.data.Sampler):
@@ -256,7 +256,7 @@ class PaddleBackend:
         from paddlenlp.trainer import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 
         model_type = _model_type(args.model_name_or_path)
-        write = _jsonl_writer(log_path, self.name)
+        write = jsonl_writer(log_path, self.name)
         step_losses: List[float] = []
 
         class BatchSampler(DistributedBatchSampler):

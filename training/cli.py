@@ -53,6 +53,16 @@ def add_training_args(ap, max_seq_length: int = 128, batch_size: int = 8, learni
     a("--report_to", default=None, help="tensorboard (torch) / visualdl (paddle) / none; default: what is installed")
 
 
+def run_reporting_errors(run, args) -> int:
+    """run(args), with a KitError (bad input: file, row, key named) printed as one line and exit status 2."""
+    import sys
+    try:
+        return run(args)
+    except KitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
 def set_report_to(args) -> None:
     """args.report_to_torch (a list for HF) and args.report_to_paddle (a string for PaddleNLP)."""
     if args.report_to:
