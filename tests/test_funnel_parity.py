@@ -143,3 +143,42 @@ def test_outputs_tuple_equals_dict():
     np.testing.assert_array_equal(t[1].numpy(), d.start_logits.numpy())
     assert len(t[3]) == len(d.hidden_states) == 1 + sum(kw["block_sizes"][b] * kw["block_repeats"][b]
                                                           for b in range(3)) + 1 + kw["num_decoder_layers"]
+
+
+@pytest.mark.parametrize("separate_cls,truncate_seq", [(True, True), (True, False), (False, False)])
+@pytest.mark.parametrize("pool", [None, 1, 2, [1, 2]], ids=["none", "queries", "keys", "both"])
+def test_factored_token_type_score_is_hf_exactly(separate_cls, truncate_seq, pool):
+    """The port keeps token_type_mat factored (TokenTypeMat); the score must be HF's where(mat, same, diff) * cls_mask
+    bit for bit, after stride pooling of the queries, the keys or both, with every token type and a CLS type."""
+    import paddle
+    import torch
+    from transformers import FunnelConfig as TorchConfig
+    from transformers.models.funnel import modeling_funnel as T
+
+    import paddlenlp_ext.funnel.modeling as P
+    from paddlenlp_ext.funnel import FunnelConfig
+
+    kw = dict(H.TINY, separate_cls=separate_cls, truncate_seq=truncate_seq)
+    rng = np.random.RandomState(0)
+    ids = rng.randint(0, 3, size=(3, 13))
+    ids[:, 0] = 2
+    t_struct, p_struct = T.FunnelAttentionStructure(TorchConfig(**kw)), P.FunnelAttentionStructure(FunnelConfig(**kw))
+    t_mat = t_struct.token_type_ids_to_mat(torch.tensor(ids))
+    p_mat = p_struct.token_type_ids_to_mat(paddle.to_tensor(ids))
+    cls_mask = torch.nn.functional.pad(torch.ones(12, 12), (1, 0, 1, 0)) if separate_cls else None
+    if pool is not None:
+        t_mat, p_mat = t_struct.stride_pool(t_mat, pool), p_struct.stride_pool(p_mat, pool)
+        if cls_mask is not None:
+            cls_mask = t_struct.stride_pool(cls_mask, [a - 1 for a in pool] if isinstance(pool, list) else pool - 1)
+    t_att, p_att = T.FunnelRelMultiheadAttention(TorchConfig(**kw), 0), P.FunnelRelMultiheadAttention(FunnelConfig(**kw), 0)
+    # small integers (and r_s_bias 0): the same / different-segment biases are exact in both frameworks, whatever
+    # order einsum and matmul sum in, so any difference left is the factoring's
+    seg = rng.randint(-3, 4, size=t_att.seg_embed.shape).astype("float32")
+    t_att.seg_embed.data = torch.tensor(seg)
+    p_att.seg_embed.set_value(seg)
+    q_head = rng.randint(-3, 4, size=(3, t_mat.shape[1], kw["n_head"], kw["d_head"])).astype("float32")
+    with torch.no_grad():
+        expected = t_att.relative_token_type_attention(t_mat, torch.tensor(q_head), cls_mask).numpy()
+    got = p_att.relative_token_type_attention(p_mat, paddle.to_tensor(q_head), None).numpy()
+    assert got.shape == expected.shape
+    assert np.array_equal(got, expected) and np.abs(expected).max() > 0

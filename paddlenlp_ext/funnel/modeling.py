@@ -3,6 +3,8 @@
 Differences from the torch file are API differences (Linear weights [in, out], paddle ops) plus:
 - position indices (relative_pos, stride_pool_pos) are computed in numpy: they depend only on the sequence length;
 - attention scores use matmul where HF uses einsum (same contraction, faster on paddle's CPU kernels);
+- the [B, Lq, Lk] token-type matrix is kept factored (`TokenTypeMat`), so the token-type score is one small matmul
+  instead of HF's expand + where + multiply over [B, N, Lq, Lk] (same values, see TokenTypeMat);
 - input validation that HF leaves to index errors (token types outside {0, 1, 2}, mask shapes, empty batches).
 """
 from __future__ import annotations
@@ -54,6 +56,26 @@ class FunnelEmbeddings(nn.Layer):
         return embeddings
 
 
+# token_type_mat[i, j] = (t_i == t_j) or t_i == 2 or t_j == 2 is SAME_TYPE[t_i, t_j] for types t in {0, 1, 2}
+SAME_TYPE = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 1]], dtype=np.float32)
+
+
+@dataclass
+class TokenTypeMat:
+    """HF's token_type_mat [B, Lq, Lk] (bool) and the cls_mask applied to it, kept as three [B, L, 3] factors.
+
+    HF's token-type score is where(mat, same, diff) * cls_mask over [B, N, Lq, Lk]. With `key` the one-hot of the key
+    token types, and `same_sel` / `diff_sel` saying for each query which key types count as the same / a different
+    segment, the score is matmul(same * same_sel + diff * diff_sel, key^T): a sum of three products of which at most
+    one is non-zero, so the values are HF's exactly. The cls row (query 0) and column (key 0) are zero rows of the
+    factors when config.separate_cls, which stride pooling keeps at position 0 as it keeps cls_mask's.
+    """
+
+    same_sel: paddle.Tensor  # [B, Lq, 3]
+    diff_sel: paddle.Tensor  # [B, Lq, 3]
+    key: paddle.Tensor  # [B, Lk, 3]
+
+
 class FunnelAttentionStructure(nn.Layer):
     """Contains helpers for `FunnelRelMultiheadAttention`."""
 
@@ -71,7 +93,9 @@ class FunnelAttentionStructure(nn.Layer):
         self.pooling_mult = 1
         self.seq_len = seq_len = inputs_embeds.shape[1]
         position_embeds = self.get_position_embeds(seq_len, inputs_embeds.dtype)
-        token_type_mat = self.token_type_ids_to_mat(token_type_ids) if token_type_ids is not None else None
+        token_type_mat = (
+            self.token_type_ids_to_mat(token_type_ids, inputs_embeds.dtype) if token_type_ids is not None else None
+        )
         if self.config.separate_cls:
             # ones everywhere but the CLS row and column: F.pad(ones([L-1, L-1]), (1, 0, 1, 0)) in HF
             not_cls = paddle.concat([paddle.zeros([1], inputs_embeds.dtype), paddle.ones([seq_len - 1], inputs_embeds.dtype)])
@@ -80,12 +104,17 @@ class FunnelAttentionStructure(nn.Layer):
             cls_mask = None
         return (position_embeds, token_type_mat, attention_mask, cls_mask)
 
-    def token_type_ids_to_mat(self, token_type_ids):
-        """Convert `token_type_ids` to `token_type_mat` [B, L, L] (bool)."""
-        token_type_mat = token_type_ids[:, :, None] == token_type_ids[:, None]
-        cls_ids = token_type_ids == self.cls_token_type_id
-        cls_mat = paddle.logical_or(cls_ids[:, :, None], cls_ids[:, None])
-        return paddle.logical_or(cls_mat, token_type_mat)
+    def token_type_ids_to_mat(self, token_type_ids, dtype="float32"):
+        """Convert `token_type_ids` to `token_type_mat` [B, L, L] (HF's bool matrix times cls_mask), factored."""
+        assert self.cls_token_type_id == 2  # SAME_TYPE's last row and column
+        same_sel = F.embedding(token_type_ids, paddle.to_tensor(SAME_TYPE, dtype=dtype))  # row t_i of SAME_TYPE
+        diff_sel = 1 - same_sel
+        key = F.one_hot(token_type_ids, 3).astype(dtype)
+        if self.config.separate_cls:
+            seq_len = token_type_ids.shape[1]
+            not_cls = paddle.concat([paddle.zeros([1], dtype), paddle.ones([seq_len - 1], dtype)])[None, :, None]
+            same_sel, diff_sel, key = same_sel * not_cls, diff_sel * not_cls, key * not_cls
+        return TokenTypeMat(same_sel, diff_sel, key)
 
     def get_position_embeds(self, seq_len: int, dtype):
         """Relative-shift: for each block [R no pooling, R pooling]; factorized: (phi, pi, psi, omega)."""
@@ -163,6 +192,11 @@ class FunnelAttentionStructure(nn.Layer):
             for ax in axis:
                 tensor = self.stride_pool(tensor, ax)
             return tensor
+        if isinstance(tensor, TokenTypeMat):  # axis 1 of the matrix is the queries', axis 2 the keys'
+            if axis % 3 == 1:
+                return TokenTypeMat(self.stride_pool(tensor.same_sel, 1), self.stride_pool(tensor.diff_sel, 1),
+                                    tensor.key)
+            return TokenTypeMat(tensor.same_sel, tensor.diff_sel, self.stride_pool(tensor.key, 1))
         if isinstance(tensor, (tuple, list)):
             return type(tensor)(self.stride_pool(x, axis) for x in tensor)
         axis %= tensor.ndim
@@ -315,22 +349,18 @@ class FunnelRelMultiheadAttention(nn.Layer):
         return positional_attn
 
     def relative_token_type_attention(self, token_type_mat, q_head, cls_mask=None):
-        """Relative attention score for the token_type_ids"""
+        """Relative attention score for the token_type_ids (cls_mask is already in the factors of token_type_mat)"""
         if token_type_mat is None:
             return 0
-        batch_size, seq_len, context_len = token_type_mat.shape
         r_s_bias = self.r_s_bias * self.scale
         # [B, N, Lq, 2] = "bind,snd->bnis"
         seg = self.seg_embed.transpose([1, 2, 0])[None]  # [1, N, H, 2]
         token_type_bias = paddle.matmul((q_head + r_s_bias).transpose([0, 2, 1, 3]), seg)
-        token_type_mat = token_type_mat[:, None].expand([batch_size, q_head.shape[2], seq_len, context_len])
         diff_token_type, same_token_type = paddle.split(token_type_bias, 2, axis=-1)
-        token_type_attn = paddle.where(
-            token_type_mat, same_token_type.expand(token_type_mat.shape), diff_token_type.expand(token_type_mat.shape)
-        )
-        if cls_mask is not None:
-            token_type_attn = token_type_attn * _full(cls_mask, token_type_attn.shape)
-        return token_type_attn
+        # where(token_type_mat, same, diff) * cls_mask, see TokenTypeMat
+        by_key_type = (same_token_type * token_type_mat.same_sel[:, None]
+                       + diff_token_type * token_type_mat.diff_sel[:, None])  # [B, N, Lq, 3]
+        return paddle.matmul(by_key_type, token_type_mat.key[:, None], transpose_y=True)
 
     def forward(self, query, key, value, attention_inputs, output_attentions: bool = False):
         # query has shape batch_size x seq_len x d_model; key and value have shapes batch_size x context_len x d_model
