@@ -73,7 +73,7 @@ def _torch_step(model, ids, mask, tt):
 
 
 def _paddle_step(model, ids, mask, tt, **kwargs):
-    model.clear_gradients()
+    model.clear_gradients(set_to_zero=False)
     out = model(paddle.to_tensor(ids), attention_mask=paddle.to_tensor(mask), token_type_ids=paddle.to_tensor(tt),
                 **kwargs)
     out[0].sum().backward()

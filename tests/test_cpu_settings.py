@@ -1,0 +1,66 @@
+"""paddlenlp_ext/_cpu.py: what importing the kit changes in a fresh process, that a user's own settings win, and that
+the ports stay equal to the torch references with paddle's strided views on (a process that imported paddle first)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = """
+import json, os, sys
+{before}
+import paddlenlp_ext, paddle
+print(json.dumps({{"applied": paddlenlp_ext._cpu.APPLIED,
+                  "stride": paddle.get_flags(["FLAGS_use_stride_kernel"])["FLAGS_use_stride_kernel"],
+                  "omp": os.environ.get("OMP_NUM_THREADS")}}))
+"""
+OURS = ("FLAGS_use_stride_kernel", "OMP_NUM_THREADS", "MKL_DEBUG_CPU_TYPE", "REPROKIT_NO_MALLOC_TUNING",
+        "GLIBC_TUNABLES")
+gpu_visible = os.path.exists("/dev/nvidiactl")
+
+
+def probe(env=None, before=""):
+    clean = {k: v for k, v in os.environ.items() if k not in OURS and not k.startswith("MALLOC_")}
+    out = subprocess.run([sys.executable, "-c", PROBE.format(before=before)], cwd=ROOT, env={**clean, **(env or {})},
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(gpu_visible, reason="the stride setting is only applied where no NVIDIA device is visible")
+def test_fresh_process_gets_the_settings():
+    r = probe()
+    assert r["stride"] is False and r["applied"]["FLAGS_use_stride_kernel"] == "0"
+    assert r["omp"] == str(len(os.sched_getaffinity(0))) == r["applied"]["OMP_NUM_THREADS"]
+    if sys.platform.startswith("linux"):
+        assert r["applied"]["mallopt M_MMAP_THRESHOLD"] == 32 * 1024 * 1024
+
+
+def test_user_settings_win():
+    r = probe({"FLAGS_use_stride_kernel": "1", "OMP_NUM_THREADS": "1", "REPROKIT_NO_MALLOC_TUNING": "1"})
+    assert r["stride"] is True and r["omp"] == "1"
+    assert not any(k in r["applied"] for k in ("FLAGS_use_stride_kernel", "OMP_NUM_THREADS"))
+    assert not any(k.startswith("mallopt") for k in r["applied"])
+    assert not any(k.startswith("mallopt") for k in probe({"MALLOC_ARENA_MAX": "2"})["applied"])  # a malloc setting
+
+
+def test_paddle_imported_first_is_left_alone():
+    r = probe(before="import paddle")
+    assert r["stride"] is True  # paddle's default, untouched
+    assert not any(k in r["applied"] for k in ("FLAGS_use_stride_kernel", "OMP_NUM_THREADS", "MKL_DEBUG_CPU_TYPE"))
+
+
+@pytest.mark.parametrize("model,arch", [("funnel", "FunnelForQuestionAnswering"), ("gau_alpha", "GAUAlphaModel")])
+def test_parity_with_strided_views_on(tmp_path, model, arch):
+    """The default settings are what the parity suite runs under; here paddle keeps its strided views."""
+    clean = {k: v for k, v in os.environ.items() if k != "FLAGS_use_stride_kernel"}
+    cmd = [sys.executable, "compare.py", "--model", model, "--arch", arch, "--scale", "trained", "--steps", "1",
+           "--no-layers", "--out", str(tmp_path), "--figure", "", "--name", "r"]
+    out = subprocess.run(cmd, cwd=ROOT, env={**clean, "FLAGS_use_stride_kernel": "1"}, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["verdict"] == "PASS" and report["runs"][0]["checks"]["forward_ids"]["failed"] == 0
