@@ -30,7 +30,11 @@ def write_report(title: str, stem: str, out: str, times: dict, baseline: str, me
     base = statistics.median(times[baseline])
     rows = [{"implementation": name, "median_s": statistics.median(ts), "min_s": min(ts),
              f"ratio_to_{ratio_to}": statistics.median(ts) / base, "times_s": ts} for name, ts in times.items()]
-    meta = {"command": "python " + " ".join(sys.argv), "cores": os.cpu_count(),
+    # settings the kit would make but the caller made: part of the command that produced the numbers
+    kit_set = meta.get("paddle_cpu_env") or {}
+    preset = " ".join(f"{k}={os.environ[k]}" for k in ("FLAGS_use_stride_kernel", "OMP_NUM_THREADS", "MKL_DEBUG_CPU_TYPE")
+                      if k in os.environ and k not in kit_set)
+    meta = {"command": (preset + " " if preset else "") + "python " + " ".join(sys.argv), "cores": os.cpu_count(),
             "cpu": platform.processor() or platform.machine(), "torch": torch.__version__,
             "paddle": paddle.__version__, **meta}
     folder = Path(out)
