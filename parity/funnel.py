@@ -91,6 +91,21 @@ def build_pair(kwargs: dict, arch: str, seed: int = 0, realistic: bool = False, 
     return tm, paddle_twin(tm, lambda: make_paddle(kwargs, arch), dtype)
 
 
+def save_tiny_checkpoint(folder, arch: str, vocab, realistic: bool = False, **overrides):
+    """A TINY HF Funnel checkpoint in `folder` (config, weights and a Funnel tokenizer on `vocab`, whose vocab.txt is
+    written beside the folder); returns the torch model."""
+    from pathlib import Path
+
+    from transformers import FunnelTokenizerFast
+    folder = Path(folder)
+    tm = build_torch(config_kwargs(TINY, arch, vocab_size=len(vocab), **overrides), arch, realistic=realistic)
+    tm.save_pretrained(folder)
+    vocab_file = folder.parent / "vocab.txt"
+    vocab_file.write_text("\n".join(vocab) + "\n")
+    FunnelTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True).save_pretrained(folder)
+    return tm
+
+
 def make_torch(kwargs: dict, arch: str):
     return T.CLASSES[arch](T.FunnelConfig(**kwargs))
 

@@ -53,14 +53,8 @@ def test_no_float64_and_custom_tolerances(tmp_path):
 
 
 def _funnel_checkpoint(tmp_path):
-    from transformers import FunnelTokenizerFast
-    kw = H.config_kwargs(H.TINY, "FunnelForSequenceClassification", vocab_size=len(VOCAB))
-    tm, _ = H.build_pair(kw, "FunnelForSequenceClassification", realistic=True)
     d = tmp_path / "hf"
-    tm.save_pretrained(d)
-    (tmp_path / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
-    FunnelTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(d)
-    return d, tm
+    return d, H.save_tiny_checkpoint(d, "FunnelForSequenceClassification", VOCAB, realistic=True)
 
 
 def test_real_torch_checkpoint_with_text(tmp_path):

@@ -158,13 +158,8 @@ def test_leaderboard_values():
 # ---- training on both backends --------------------------------------------------------------------------------------
 def tiny_checkpoint(tmp_path, num_labels=2):
     """A tiny Funnel with a sequence-classification head and a Funnel tokenizer on a fixed vocabulary."""
-    from transformers import FunnelTokenizerFast
-    kw = H.config_kwargs(H.TINY, "FunnelForSequenceClassification", vocab_size=len(VOCAB), num_labels=num_labels)
-    tm, _ = H.build_pair(kw, "FunnelForSequenceClassification")
     d = tmp_path / "tiny-funnel"
-    tm.save_pretrained(d)
-    (tmp_path / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
-    FunnelTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"), do_lower_case=True).save_pretrained(d)
+    H.save_tiny_checkpoint(d, "FunnelForSequenceClassification", VOCAB, num_labels=num_labels)
     return d
 
 

@@ -22,13 +22,8 @@ def _in_tmp(tmp_path, monkeypatch):
 
 
 def tiny_qa_checkpoint(tmp_path):
-    from transformers import FunnelTokenizerFast
-    kw = H.config_kwargs(H.TINY, "FunnelForQuestionAnswering", vocab_size=len(VOCAB), max_position_embeddings=512)
-    tm, _ = H.build_pair(kw, "FunnelForQuestionAnswering")
     d = tmp_path / "tiny-funnel-qa"
-    tm.save_pretrained(d)
-    (tmp_path / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
-    FunnelTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"), do_lower_case=True).save_pretrained(d)
+    H.save_tiny_checkpoint(d, "FunnelForQuestionAnswering", VOCAB, max_position_embeddings=512)
     return d
 
 
