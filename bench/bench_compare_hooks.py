@@ -11,14 +11,13 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import paddlenlp_ext  # noqa: E402,F401  (first: CPU settings for paddle's MKL, see paddlenlp_ext/_cpu.py)
-import torch  # noqa: E402
+import paddlenlp_ext  # noqa: F401  (first: CPU settings for paddle's MKL, see paddlenlp_ext/_cpu.py)
+import torch
 
-from bench.common import time_round_robin, write_report  # noqa: E402
-from parity.common import LayerRecorder, matched_names, side_forward_backward, sides  # noqa: E402
-from parity.real import SPECS  # noqa: E402
+from bench.common import time_round_robin, write_report
+from parity.common import LayerRecorder, matched_names, side_forward_backward, sides
+from parity.real import SPECS
 
 
 def main(argv=None):

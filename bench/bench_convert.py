@@ -17,13 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from reprokit.convert import table_for  # noqa: E402
-from reprokit.safetensors_io import write_streaming  # noqa: E402
+from reprokit.convert import table_for
+from reprokit.safetensors_io import write_streaming
 
 XLARGE = dict(model_type="funnel", architectures=["FunnelForQuestionAnswering"], vocab_size=30522,
               block_sizes=[10, 10, 10], block_repeats=[1, 1, 1], num_decoder_layers=2, d_model=1024, n_head=16,
@@ -70,7 +68,7 @@ def run_job(code: str, src: Path, dst: Path) -> dict:
                "r = subprocess.run([sys.executable, '-c', sys.argv[1], sys.argv[2], sys.argv[3]], cwd=sys.argv[4]); "
                "dt = time.perf_counter() - t; "
                "print(); print(r.returncode, dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", wrapper, code, str(src), str(dst), str(ROOT)], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", wrapper, code, str(src), str(dst), str(Path.cwd())], capture_output=True,
                          text=True, check=True)
     rc, seconds, rss_kb = out.stdout.strip().splitlines()[-1].split()
     if int(rc) != 0:

@@ -11,15 +11,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import paddlenlp_ext  # noqa: E402,F401  (first: CPU settings for paddle's MKL, see paddlenlp_ext/_cpu.py)
-import numpy as np  # noqa: E402
-import paddle  # noqa: E402
-import torch  # noqa: E402
+import paddlenlp_ext  # noqa: F401  (first: CPU settings for paddle's MKL, see paddlenlp_ext/_cpu.py)
+import numpy as np
+import paddle
+import torch
 
-from bench.common import time_round_robin, write_report  # noqa: E402
-from parity import funnel as H  # noqa: E402
+from bench.common import time_round_robin, write_report
+from parity import funnel as H
 
 
 def main(argv=None):

@@ -1,4 +1,4 @@
-"""SQuAD training-feature throughput: the kit's featuriser (reprokit/squad_data.py) beside HF run_qa's
+"""SQuAD training-feature throughput: the kit's featuriser (squad/data.py) beside HF run_qa's
 prepare_train_features (transformers' examples/pytorch/question-answering/run_qa.py, reproduced below), same fast
 tokenizer, same settings, same synthetic data, timed round-robin in one run. Prints examples/s and the ratio.
 
@@ -14,11 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from reprokit.squad_data import QAExample, featurize  # noqa: E402
+from squad.data import QAExample, featurize
 
 
 def hf_prepare_train_features(examples, tokenizer, max_seq_length, doc_stride):
@@ -100,7 +99,7 @@ def main(argv=None):
     runners = {"HF run_qa prepare_train_features": lambda: hf_prepare_train_features(dict(batch), tok,
                                                                                      args.max_seq_length,
                                                                                      args.doc_stride),
-               "kit reprokit.squad_data.featurize": lambda: featurize(examples, tok, args.max_seq_length,
+               "kit squad.data.featurize": lambda: featurize(examples, tok, args.max_seq_length,
                                                                       args.doc_stride, train=True)}
     times = {k: [] for k in runners}
     for _ in range(args.repeats):

@@ -5,7 +5,7 @@ samples/s over the steps after the warm-up (compilation included in the warm-up)
     python bench/bench_train_throughput.py --task squad --config xlarge --batch 8 --seq 512 --out logs/bench   # SQuAD
 
 Rows: "plain HF Trainer" (transformers' Trainer and Funnel class, fp32, default collator: what a user runs without the
-kit), "kit torch backend fp32" (training/backends.py through the task script's own argument parser), "kit torch
+kit), "kit torch backend fp32" (tasks/backends.py through the task script's own argument parser), "kit torch
 backend bf16" and "kit torch backend bf16 + compile" (--bf16 --torch_compile --pad_to_max_length: fixed shapes, so
 torch.compile traces once). Random weights of the released shape (no download), random token ids, every row the full
 max length. Meant for a GPU (issues #6 and #7: target >= 2x plain); on CPU it runs (the tests run it on a tiny config)
@@ -25,12 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from parity import funnel as H  # noqa: E402
+from parity import funnel as H
 
 TASKS = {"qnli": ("FunnelForSequenceClassification", "glue"), "squad": ("FunnelForQuestionAnswering", "squad")}
 
@@ -90,7 +89,8 @@ def run_plain(ckpt, arch, feats, args):
 
 
 def run_kit(ckpt, task, feats, args, extra):
-    from training.backends import FeatureDataset, get_backend
+    from tasks.backends import get_backend
+    from tasks.batches import FeatureDataset
     if task == "qnli":
         from glue.run_glue import parse_args
         argv = ["--task_name", "QNLI"]
@@ -103,7 +103,7 @@ def run_kit(ckpt, task, feats, args, extra):
                                    str(args.steps), "--learning_rate", "1e-5", "--logging_steps", str(10 ** 6),
                                    "--save_steps", str(10 ** 6), "--max_seq_length", str(args.seq), "--report_to",
                                    "none", "--layer_lr_decay", "0.8", "--weight_decay", "0.01", *extra])
-        from training.cli import set_report_to
+        from tasks.cli import set_report_to
         set_report_to(kargs)
         backend = get_backend("torch")
         model = backend.load_model(kargs, 2)

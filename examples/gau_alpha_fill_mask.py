@@ -11,12 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from reprokit import KitError  # noqa: E402
-from reprokit.tokenization import GAUAlphaTokenizer  # noqa: E402
+from reprokit import KitError
+from tasks.tokenization import GAUAlphaTokenizer
 
 
 def encode_with_masks(tokenizer: GAUAlphaTokenizer, text: str, max_length: int):

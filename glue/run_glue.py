@@ -8,7 +8,7 @@
 Data: the raw GLUE folder of the task (--data_dir, TSV as downloaded) or local HF-datasets files (--train_file,
 --validation_file, --test_file: json/jsonl/csv/parquet). The same featurised numpy batches and the same per-epoch
 order feed both backends (HF Trainer for torch, PaddleNLP Trainer for Paddle); per-parameter learning rates (layer-wise
-decay) and weight decay come from one table (reprokit/layer_decay.py). Logs: <log_dir>/args.json, metrics.jsonl,
+decay) and weight decay come from one table (tasks/layer_decay.py). Logs: <log_dir>/args.json, metrics.jsonl,
 step_losses.json, TensorBoard / VisualDL events, and a loss / dev-metric plot under figure/.
 """
 from __future__ import annotations
@@ -18,12 +18,13 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reprokit import KitError  # noqa: E402
-from reprokit import glue as G  # noqa: E402
-from training.cli import (add_training_args, check_output_dir, is_main_process, open_log_dir,  # noqa: E402
-                          plot_log, run_reporting_errors, save_side_files, tokenizer_for,
+from reprokit import KitError
+from glue import data as G
+from tasks.batches import FeatureDataset
+from tasks.tokenization import tokenizer_for
+from tasks.cli import (add_training_args, check_output_dir, is_main_process, open_log_dir,
+                          plot_log, run_reporting_errors, save_side_files,
                           write_step_losses)
 
 
@@ -76,12 +77,31 @@ def load_examples(args, task):
     return data, reports
 
 
+def write_predictions(task, trainer, backend, test_splits: dict, tok, max_seq_length: int, out_dir: Path,
+                      write: bool = True) -> list:
+    """Predict every test split of `task` and write its leaderboard file(s) (every process of a distributed run
+    predicts; only the one with write=True writes); returns the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for (split, examples), stem in zip(test_splits.items(), task.leaderboard):
+        ds = FeatureDataset(G.featurize(examples, tok, max_seq_length, task.labels is None))
+        logits = backend.predictions(trainer.predict(ds))
+        if len(logits) != len(examples):
+            raise KitError(f"{split}: {len(logits)} predictions for {len(examples)} rows")
+        path = out_dir / f"{stem}.tsv"
+        if write:
+            G.write_leaderboard(path, [e.index for e in examples], G.leaderboard_values(task, logits))
+            written.append(path)
+            print(f"wrote {path} ({len(examples)} rows)")
+    return written
+
+
 def main(argv=None) -> int:
     return run_reporting_errors(run, parse_args(argv))
 
 
 def run(args) -> int:
-    from training.backends import FeatureDataset, get_backend
+    from tasks.backends import get_backend
     task = G.get_task(args.task_name)
     check_output_dir(args)
     data, reports = load_examples(args, task)
@@ -124,7 +144,6 @@ def run(args) -> int:
         for name, m in results.items():
             print(f"{task.name} {name}: " + ", ".join(f"{k}={v:.4f}" for k, v in m.items() if k.startswith("eval")))
     if args.do_predict:
-        from glue.run_predict import write_predictions
         write_predictions(task, trainer, backend, data["test"], tok, args.max_seq_length, Path(args.output_dir),
                           write=main_process)
     if args.do_train and main_process:

@@ -16,30 +16,10 @@ import sys
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reprokit import KitError  # noqa: E402
-from reprokit import glue as G  # noqa: E402
-
-
-def write_predictions(task, trainer, backend, test_splits: dict, tok, max_seq_length: int, out_dir: Path,
-                      write: bool = True) -> list:
-    """Predict every test split of `task` and write its leaderboard file(s) (every process of a distributed run
-    predicts; only the one with write=True writes); returns the paths."""
-    from training.backends import FeatureDataset
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for (split, examples), stem in zip(test_splits.items(), task.leaderboard):
-        ds = FeatureDataset(G.featurize(examples, tok, max_seq_length, task.labels is None))
-        logits = backend.predictions(trainer.predict(ds))
-        if len(logits) != len(examples):
-            raise KitError(f"{split}: {len(logits)} predictions for {len(examples)} rows")
-        path = out_dir / f"{stem}.tsv"
-        if write:
-            G.write_leaderboard(path, [e.index for e in examples], G.leaderboard_values(task, logits))
-            written.append(path)
-            print(f"wrote {path} ({len(examples)} rows)")
-    return written
+from reprokit import KitError
+from glue import data as G
+from glue.run_glue import load_examples, parse_args, write_predictions
 
 
 def main(argv=None) -> int:
@@ -53,14 +33,13 @@ def main(argv=None) -> int:
     ap.add_argument("--max_seq_length", type=int, default=128)
     ap.add_argument("--per_device_eval_batch_size", type=int, default=32)
     ap.add_argument("--zip", action="store_true", help="also write <output_dir>.zip with every .tsv in output_dir")
-    from training.cli import run_reporting_errors
+    from tasks.cli import run_reporting_errors
     return run_reporting_errors(run, ap.parse_args(argv))
 
 
 def run(args) -> int:
-    from training.backends import get_backend
-    from glue.run_glue import load_examples, parse_args
-    from training.cli import tokenizer_for
+    from tasks.backends import get_backend
+    from tasks.tokenization import tokenizer_for
     task = G.get_task(args.task_name)
     targs = parse_args(["--backend", args.backend, "--model_name_or_path", args.model_name_or_path, "--task_name",
                         args.task_name, "--output_dir", args.output_dir, "--do_predict",

@@ -17,6 +17,7 @@ from reprokit import KitError
 from reprokit.checkpoint import load_state, read_config
 from reprokit.convert import detect_arch
 from reprokit.tables import convert_state
+from tasks.tokenization import tokenizer_for
 
 from . import funnel as funnel_spec
 from . import gau_alpha as gau_alpha_spec
@@ -57,17 +58,6 @@ def load_pairs(directory, arch: Optional[str] = None, trust_pickle: bool = False
     return spec, kwargs, arch, pairs
 
 
-def _tokenizer(directory: Path, model_type: str):
-    if model_type == "gau_alpha":
-        from reprokit.tokenization import GAUAlphaTokenizer
-        return GAUAlphaTokenizer.from_pretrained(directory)
-    try:
-        from transformers import AutoTokenizer
-        return AutoTokenizer.from_pretrained(str(directory))
-    except (OSError, ValueError) as e:
-        raise KitError(f"{directory}: no tokenizer files for --text ({e})") from e
-
-
 def read_examples(path) -> List[Tuple[str, Optional[str]]]:
     path = Path(path)
     try:
@@ -93,7 +83,7 @@ def text_batch(directory, model_type: str, path, arch: str, kwargs: dict, spec, 
     `arch`'s loss drawn at random (only their shape and range matter for a parity check)."""
     if arch.endswith("MultipleChoice"):
         raise KitError("--text is not supported for multiple-choice heads (they need choices per example)")
-    tok = _tokenizer(Path(directory), model_type)
+    tok = tokenizer_for(directory, pair_token_types="segments")
     rows = []
     for a, b in read_examples(path)[:max_rows]:
         enc = tok(a, b, max_length=max_length) if model_type == "gau_alpha" else \

@@ -7,9 +7,9 @@ or the caller passes trust_pickle=True.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,22 +17,15 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
+from . import __version__
 from .errors import KitError
+from .files import read_json, sha256_file
+from .safetensors_io import Reader, cast
 
 CONFIG_NAME = "config.json"
 MANIFEST_NAME = "kit_manifest.json"
 PADDLE_WEIGHTS = "model_state.pdparams"
 TORCH_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
-
-
-def read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise KitError(f"{path}: file not found")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise KitError(f"{path}: not valid JSON ({e})") from None
 
 
 def read_config(directory, model_type: Optional[str] = None) -> dict:
@@ -41,14 +34,6 @@ def read_config(directory, model_type: Optional[str] = None) -> dict:
     if model_type is not None and config.get("model_type") != model_type:
         raise KitError(f"{path}: model_type is {config.get('model_type')!r}, expected {model_type!r}")
     return config
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def find_weights(directory) -> Tuple[str, Path]:
@@ -67,7 +52,6 @@ def find_weights(directory) -> Tuple[str, Path]:
 
 
 def _safetensors_layout(path: Path) -> str:
-    from .safetensors_io import Reader
     meta = Reader(path).metadata  # validates the header: a truncated or corrupt file is refused here
     return "paddle" if meta.get("layout") == "paddle" or meta.get("format") == "pd" else "torch"
 
@@ -94,7 +78,6 @@ def _load_file(path: Path, trust_pickle: bool) -> Dict[str, np.ndarray]:
     if not path.is_file():
         raise KitError(f"{path}: file not found")
     if path.suffix == ".safetensors":  # validated header, truncation caught; bfloat16 read as float32
-        from .safetensors_io import Reader, cast
         reader = Reader(path)
         return {k: cast(reader.read(k), "BF16", "F32") if reader.dtype(k) == "BF16" else reader.read(k)
                 for k in reader.keys()}
@@ -112,13 +95,46 @@ def _load_file(path: Path, trust_pickle: bool) -> Dict[str, np.ndarray]:
                 for k, v in state.items()}
     if path.suffix == ".pdparams":
         _check_pickle_allowed(path, trust_pickle)
-        import paddle
-        try:
-            state = paddle.load(str(path), return_numpy=True)
-        except Exception as e:
-            raise KitError(f"{path}: cannot be read as a Paddle state dict ({e})") from None
-        return {k: np.asarray(v) for k, v in state.items()}
+        return read_pdparams(path)
     raise KitError(f"{path}: unknown weight file type")
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """paddle.save writes a plain pickle of numpy arrays: read it without paddle, refusing any other global."""
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar"), ("collections", "OrderedDict")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a weights file")
+        return super().find_class(module, name)
+
+
+def read_pdparams(path: Path) -> Dict[str, np.ndarray]:
+    """A Paddle state dict file (paddle.save of a state dict) as numpy, without paddle. Big parameters that paddle
+    split into slices (protocol < 4) are put back together."""
+    try:
+        with open(path, "rb") as f:
+            state = _NumpyOnlyUnpickler(f).load()
+    except Exception as e:
+        raise KitError(f"{path}: cannot be read as a Paddle state dict ({e})") from None
+    if not isinstance(state, dict):
+        raise KitError(f"{path}: holds a {type(state).__name__}, not a state dict")
+    state.pop("StructuredToParameterName@@", None)
+    for name, info in state.pop("UnpackBigParamInfor@@", {}).items():
+        parts = [state.pop(s) for s in info["slices"]]
+        state[name] = np.concatenate([p.reshape(-1) for p in parts]).reshape(info["OriginShape"])
+    bad = [k for k, v in state.items() if not isinstance(v, np.ndarray)]
+    if bad:
+        raise KitError(f"{path}: entries that are not arrays: {', '.join(map(str, bad[:5]))}")
+    return state
+
+
+def write_pdparams(path: Path, state: Dict[str, np.ndarray]) -> None:
+    """What paddle.save writes for a dict of numpy arrays (pickle protocol 4: the same bytes), without paddle."""
+    with open(path, "wb") as f:
+        pickle.dump({k: np.ascontiguousarray(v) for k, v in state.items()}, f, protocol=4)
 
 
 def _check_pickle_allowed(path: Path, trust_pickle: bool) -> None:
@@ -143,7 +159,6 @@ def write_directory(directory, write: Callable[[Path], Optional[Dict[str, str]]]
     """Let `write(tmp)` fill a temporary directory, add the manifest, then move it into place.
     On any error nothing is left at `directory` that was not there before. `write` may return the sha256 of files it
     hashed while writing ({name: hex}); `manifest_extra` is a dict or a function returning one (called after write)."""
-    from . import __version__
     dst = Path(directory)
     if dst.exists() and not overwrite:
         raise KitError(f"{dst}: already exists")
@@ -169,9 +184,3 @@ def write_directory(directory, write: Callable[[Path], Optional[Dict[str, str]]]
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dst
-
-
-def write_json(path: Path, obj) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.write("\n")

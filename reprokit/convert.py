@@ -1,10 +1,12 @@
-"""Checkpoint conversion torch <-> paddle, driven by the models' parameter tables (numpy; paddle only to write or read
-.pdparams). The class is read from config.json's `architectures`, else found as the one table whose key set equals
+"""Checkpoint conversion torch <-> paddle, driven by the models' parameter tables (numpy only: .pdparams
+files are plain pickles of numpy arrays). The class is read from config.json's `architectures`, else found as the one table whose key set equals
 the checkpoint's: names decide, never shapes.
 """
 from __future__ import annotations
 
+import argparse
 import shutil
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Optional
@@ -13,8 +15,9 @@ import numpy as np
 
 from . import funnel_table, gau_alpha_table
 from .checkpoint import (MANIFEST_NAME, PADDLE_WEIGHTS, TORCH_FILES, find_weights, load_state, read_config,
-                         sha256_file, write_directory)
+                         write_directory, write_pdparams)
 from .errors import KitError
+from .files import sha256_file
 from .safetensors_io import FLOAT_CODES, cast, open_safetensors, write_streaming
 from .tables import as_dict, convert_array, convert_state, describe_key_problems, resolve_aliases
 
@@ -105,8 +108,7 @@ def convert(src, dst, to: Optional[str] = None, model_type: Optional[str] = None
             save_file({k: np.ascontiguousarray(v) for k, v in out.items()}, str(tmp / "model.safetensors"),
                       metadata={"format": "np", "layout": "paddle"})
         else:
-            import paddle
-            paddle.save({k: np.ascontiguousarray(v) for k, v in out.items()}, str(tmp / PADDLE_WEIGHTS))
+            write_pdparams(tmp / PADDLE_WEIGHTS, out)
 
     return write_directory(dst, write, overwrite=overwrite, manifest_extra={
         "layout": to, "class": arch, "model_type": model_type, "source": str(src.resolve()),
@@ -169,3 +171,25 @@ def _convert_streaming(src: Path, dst: Path, config: dict, model_type: str, arch
         "source_layout": layout, "source_files": state["sources"], "streamed": True,
         "mapping": [{"name": p.name, "transpose": p.transpose, "tied_to": p.tied_to} for p in table.values()]})
     return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("src")
+    ap.add_argument("dst")
+    ap.add_argument("--to", choices=["torch", "paddle"], help="target layout (default: the other one)")
+    ap.add_argument("--model", choices=sorted(MODELS), help="model type (default: config.json's model_type)")
+    ap.add_argument("--arch", help="class name (default: config.json's architectures, else detected from the keys)")
+    ap.add_argument("--dtype", choices=DTYPES, help="cast every tensor (default: keep)")
+    ap.add_argument("--paddle-format", choices=["pdparams", "safetensors"], default="pdparams")
+    ap.add_argument("--trust-pickle", action="store_true", help="allow reading a .pdparams the kit did not write")
+    args = ap.parse_args(argv)
+    try:
+        out = convert(args.src, args.dst, to=args.to, model_type=args.model, arch=args.arch, dtype=args.dtype,
+                      paddle_format=args.paddle_format, trust_pickle=args.trust_pickle)
+    except KitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0
+

@@ -20,6 +20,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 from .errors import KitError
+from .files import read_json, sha256_file
 
 # safetensors dtype code -> numpy dtype holding the same bytes (BF16 as its raw uint16 pattern)
 DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16, "I64": np.int64,
@@ -136,7 +137,6 @@ class ShardedReader:
     """The shards of a `*.safetensors.index.json`, read as one."""
 
     def __init__(self, index_path):
-        from .checkpoint import read_json
         self.path = Path(index_path)
         index = read_json(self.path)
         if "weight_map" not in index:
@@ -172,7 +172,6 @@ class ShardedReader:
 
 
 def _sha(path) -> str:
-    from .checkpoint import sha256_file
     return sha256_file(Path(path))
 
 

@@ -8,11 +8,11 @@
 
 Data: SQuAD JSON files or local HF-datasets files (`squad` / `squad_v2` columns). A bad record (answer_start not
 pointing at the answer, missing fields, a duplicate id) is reported with its id and counted, never trained on.
-Features as HF run_qa (reprokit/squad_data.py: max_seq_length, doc_stride, overflowing chunks, offsets; an answer
-outside a chunk points to CLS); post-processing as run_qa (reprokit/squad_post.py: n-best, null score over chunks,
-score_diff, threshold); evaluation = the official scripts (reprokit/squad_eval.py; v2.0 with the null odds, so best_*
+Features as HF run_qa (squad/data.py: max_seq_length, doc_stride, overflowing chunks, offsets; an answer
+outside a chunk points to CLS); post-processing as run_qa (squad/postprocess.py: n-best, null score over chunks,
+score_diff, threshold); evaluation = the official scripts (squad/evaluation.py; v2.0 with the null odds, so best_*
 and their thresholds are really searched). The training machinery (the two trainers, same batches and sample order,
-layer-wise decay, AMP, resume, logs) is the GLUE pipeline's (training/).
+layer-wise decay, AMP, resume, logs) is the GLUE pipeline's (tasks/).
 
 Outputs: <output_dir>/ the fine-tuned model (+ tokenizer files); <output_dir>/eval[_v1.1]/ predictions.json,
 nbest_predictions.json, null_odds.json (v2.0), results.json; <log_dir> (default logs/squad/<v1.1|v2.0>/<backend>):
@@ -25,14 +25,14 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reprokit import KitError  # noqa: E402
-from reprokit import squad_data as D  # noqa: E402
-from reprokit.squad_eval import evaluate_v1, evaluate_v2  # noqa: E402
-from reprokit.squad_post import postprocess, write_predictions  # noqa: E402
-from training.cli import (add_training_args, check_output_dir, is_main_process, open_log_dir,  # noqa: E402
-                          plot_log, run_reporting_errors, save_side_files, tokenizer_for,
+from reprokit import KitError
+from squad import data as D
+from squad.evaluation import evaluate_v1, evaluate_v2
+from squad.postprocess import postprocess, write_predictions
+from tasks.tokenization import tokenizer_for
+from tasks.cli import (add_training_args, check_output_dir, is_main_process, open_log_dir,
+                          plot_log, run_reporting_errors, save_side_files,
                           write_step_losses)
 
 
@@ -75,7 +75,8 @@ def load(path, what, limit=None):
 
 
 def run(args) -> int:
-    from training.backends import FeatureDataset, get_backend, jsonl_writer
+    from tasks.backends import get_backend, jsonl_writer
+    from tasks.batches import FeatureDataset
     if not (args.do_train or args.do_eval or args.do_predict):
         raise KitError("nothing to do: pass --do_train, --do_eval and/or --do_predict")
     if args.paper_protocol and not (args.validation_file and args.validation_file_v1):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-import compare
+from parity import report as compare
 import paddlenlp_ext.funnel.modeling as FM
 from parity import funnel as H
 from parity import gau_alpha as G

@@ -140,7 +140,7 @@ def test_bfloat16_kept_bit_exact_both_ways(tmp_path):
 
 
 def test_streamed_manifest_hashes_are_the_files_hashes(tmp_path):
-    from reprokit.checkpoint import sha256_file
+    from reprokit.files import sha256_file
     src, _ = _hf_dir(tmp_path)
     out = convert(src, tmp_path / "pd", to="paddle", paddle_format="safetensors")
     manifest = json.loads((out / "kit_manifest.json").read_text())

@@ -1,6 +1,8 @@
 """The GAU-α tokenizer (Chinese chars, pair token types) and the fill-mask example on a tiny random model."""
+import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ import torch
 
 import torch_ref.gau_alpha as R
 from reprokit import KitError
-from reprokit.tokenization import GAUAlphaTokenizer
+from tasks.tokenization import GAUAlphaTokenizer
 
 CHARS = list("今天气很好我们去公园玩心情不错的是了")
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "，", "。", "hello", "##s"] + CHARS
@@ -48,9 +50,17 @@ def test_bad_vocab(tmp_path):
         GAUAlphaTokenizer(tmp_path / "nope.txt")
 
 
+def load_example(name):
+    """An example script as a module (examples/ is not a package: it shows what a user writes)."""
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_fill_mask_both_backends(model_dir, capsys):
-    sys.path.insert(0, "examples")
-    import gau_alpha_fill_mask as fm
+    fm = load_example("gau_alpha_fill_mask")
     text = "今天[MASK]气很好，我们去[MASK]园玩。"
     outputs = {}
     for backend in ("torch", "paddle"):

@@ -9,7 +9,7 @@ import paddlenlp_ext.global_pointer as PG
 import torch_ref.global_pointer as TG
 from reprokit.diff import diff_dicts, failures
 from reprokit.global_pointer_table import global_pointer_table
-from reprokit.spans import decode, span_f1, training_f1
+from tasks.spans import decode, span_f1, training_f1
 from reprokit.tables import convert_array
 
 H, HEADS, HS = 24, 3, 8

@@ -9,7 +9,7 @@ import pytest
 
 from parity import funnel as H
 from reprokit import KitError
-from reprokit import glue as G
+from glue import data as G
 
 WORDS = ["good", "great", "fine", "bad", "awful", "poor", "the", "movie", "was", "plot", "a", "is", "it", "\"quoted"]
 VOCAB = ["<pad>", "<unk>", "<cls>", "<sep>", "<mask>"] + WORDS
@@ -196,7 +196,7 @@ def run_glue(*argv):
 def test_same_rates_on_both_backends(tmp_path):
     """Layer-wise decay 0.8 and weight decay 0.01: the torch optimizer's groups and paddle's per-parameter
     multipliers and decay set give every parameter the same (lr, weight decay)."""
-    from training.backends import get_backend
+    from tasks.backends import get_backend
     from glue.run_glue import parse_args
     ckpt = tiny_checkpoint(tmp_path)
     args = parse_args(["--model_name_or_path", str(ckpt), "--task_name", "SST-2", "--output_dir", str(tmp_path / "o"),

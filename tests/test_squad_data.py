@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from reprokit import KitError
-from reprokit.squad_data import featurize, read_squad
-from reprokit.squad_eval import evaluate_v2
-from reprokit.squad_post import postprocess
+from squad.data import featurize, read_squad
+from squad.evaluation import evaluate_v2
+from squad.postprocess import postprocess
 
 WORDS = "the a cat dog sat ran on in mat park paris london city river blue red big small what where who is did".split()
 

@@ -1,4 +1,4 @@
-"""reprokit.squad_eval equals the official scripts' logic: v2.0 against transformers' squad_metrics (the same code)
+"""squad.evaluation equals the official scripts' logic: v2.0 against transformers' squad_metrics (the same code)
 on many generated cases (unicode, punctuation, articles, empty answers, null odds), v1.1 on hand-checked cases,
 and the command line."""
 import json
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from reprokit import squad_eval as S
+from squad import evaluation as S
 
 WORDS = ["the", "a", "an", "Cat", "cat.", "über", "naïve", "東京", "dog,", "(ran)", "fast!", "An", "answer", "", "—"]
 

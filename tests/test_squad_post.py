@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from reprokit.squad_post import postprocess, write_predictions
+from squad.postprocess import postprocess, write_predictions
 
 CONTEXT = "The cat sat on the mat in Paris ."
 # token offsets of the context words; position 0 is CLS, 1-2 the question (None: not context)

@@ -109,7 +109,7 @@ def test_fixture_both_backends_equal_paper_protocol(tmp_path):
     np.testing.assert_allclose([odds["paddle"][k] for k in odds["torch"]], list(odds["torch"].values()),
                                rtol=0, atol=1e-4)
     # the official-script interface on the written files gives the same v2.0 numbers
-    from reprokit.squad_eval import evaluate_files
+    from squad.evaluation import evaluate_files
     out = outs["torch"][0] / "eval"
     official = evaluate_files(dev2, out / "predictions.json", out / "null_odds.json")
     assert official == pytest.approx(json.loads((out / "results.json").read_text()))
@@ -155,7 +155,7 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
 
 
 def test_hf_datasets_file_reads_like_the_json(tmp_path):
-    from reprokit.squad_data import read_qa_file
+    from squad.data import read_qa_file
     path = synthetic_squad(tmp_path / "v2.json", 9, 0, v2=True, bad=True)
     rows = []
     for p in json.loads(path.read_text())["data"][0]["paragraphs"]:

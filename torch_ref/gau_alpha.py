@@ -243,7 +243,8 @@ class GAUAlphaPreTrainedModel(nn.Module):
         """A HF-style directory: config.json + model.safetensors (tied decoder stored once), written atomically."""
         from safetensors.torch import save_file
 
-        from reprokit.checkpoint import write_directory, write_json
+        from reprokit.checkpoint import write_directory
+        from reprokit.files import write_json
         state = {k: v.detach().contiguous() for k, v in self.state_dict().items()
                  if k != "cls.predictions.decoder.weight"}
 

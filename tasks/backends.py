@@ -1,6 +1,6 @@
 """The two training backends behind glue/run_glue.py and squad/run_squad_v1.py: HF Trainer (torch) and PaddleNLP
-Trainer (Paddle), each given the same numpy batches (reprokit.glue.pad_batch), the same per-epoch sample order, the
-same per-parameter learning rates and weight decay (reprokit.layer_decay), and a callback that writes every log line to
+Trainer (Paddle), each given the same numpy batches (tasks.batches.pad_batch), the same per-epoch sample order, the
+same per-parameter learning rates and weight decay (tasks.layer_decay), and a callback that writes every log line to
 metrics.jsonl.
 
 A backend exposes: load_model(args, num_labels, head), make_trainer(args, model, train, eval, compute_metrics,
@@ -16,26 +16,8 @@ from typing import List
 import numpy as np
 
 from reprokit.checkpoint import read_config
-from reprokit.glue import pad_batch
-from reprokit.layer_decay import param_rates
-
-
-def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    """The sample order of one epoch: the same permutation for both backends."""
-    return np.random.RandomState(seed + epoch).permutation(n)
-
-
-class FeatureDataset:
-    """A list of feature dicts, indexable (both trainers' datasets only need __len__ and __getitem__)."""
-
-    def __init__(self, features: List[dict]):
-        self.features = features
-
-    def __len__(self):
-        return len(self.features)
-
-    def __getitem__(self, i):
-        return self.features[i]
+from tasks.batches import epoch_order, pad_batch
+from tasks.layer_decay import param_rates
 
 
 def _pad_to(args):

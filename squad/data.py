@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from .errors import KitError
+from reprokit import KitError
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """SQuAD evaluation identical to the official scripts, v1.1 (`evaluate-v1.1.py`) and v2.0 (`evaluate-v2.0.py`).
 
-    python -m reprokit.squad_eval dev-v1.1.json predictions.json                       # v1.1: exact_match, f1
-    python -m reprokit.squad_eval dev-v2.0.json predictions.json --na-prob-file null_odds.json   # v2.0 (+ best_*)
+    python -m squad.evaluation dev-v1.1.json predictions.json                       # v1.1: exact_match, f1
+    python -m squad.evaluation dev-v2.0.json predictions.json --na-prob-file null_odds.json   # v2.0 (+ best_*)
 
 The version is read from the data file (`version` field; a file with unanswerable questions is v2.0); --version
 overrides. v1.1: a question with no prediction scores 0 and still counts. v2.0: it is skipped (not counted); gold
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from .errors import KitError
+from reprokit import KitError
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCT = set(string.punctuation)

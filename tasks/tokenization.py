@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from .errors import KitError
+from reprokit import KitError
 
 SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -62,3 +62,18 @@ class GAUAlphaTokenizer:
 
     def convert_ids_to_tokens(self, ids) -> List[str]:
         return [self.ids_to_tokens[i] for i in ids]
+
+
+def tokenizer_for(path, pair_token_types: str = "zeros", fast_only: bool = False):
+    """The tokenizer of the checkpoint in `path`: GAU-alpha's (pairs with all-0 token types by default, the GAU-alpha
+    recipe; "segments" for 0/1) or transformers' AutoTokenizer for everything else."""
+    from reprokit.checkpoint import read_config
+    if read_config(path).get("model_type") == "gau_alpha":
+        if fast_only:
+            raise KitError(f"{path}: a GAU-alpha checkpoint: this task needs a HF fast tokenizer (offset mappings)")
+        return GAUAlphaTokenizer.from_pretrained(path, pair_token_types=pair_token_types)
+    from transformers import AutoTokenizer
+    try:
+        return AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError) as e:
+        raise KitError(f"{path}: no tokenizer files ({e})") from None

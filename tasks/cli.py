@@ -112,20 +112,6 @@ def write_step_losses(log_dir: Path, losses) -> None:
     (log_dir / name).write_text(json.dumps(losses) + "\n")
 
 
-def tokenizer_for(path, fast_only: bool = False):
-    from reprokit.checkpoint import read_config
-    if read_config(path).get("model_type") == "gau_alpha":
-        if fast_only:
-            raise KitError(f"{path}: a GAU-alpha checkpoint: this task needs a HF fast tokenizer (offset mappings)")
-        from reprokit.tokenization import GAUAlphaTokenizer
-        return GAUAlphaTokenizer.from_pretrained(path, pair_token_types="zeros")  # the GAU-alpha recipe
-    from transformers import AutoTokenizer
-    try:
-        return AutoTokenizer.from_pretrained(str(path))
-    except (OSError, ValueError) as e:
-        raise KitError(f"{path}: no tokenizer files ({e})") from None
-
-
 def save_side_files(src, dst) -> None:
     """Tokenizer and vocab files travel with the fine-tuned model (prediction scripts and users need them)."""
     src, dst = Path(src), Path(dst)
