@@ -36,7 +36,7 @@ def mlm_logits(model_dir: Path, backend: str, ids: np.ndarray) -> np.ndarray:
     if backend == "torch":
         import torch
         import torch_ref.gau_alpha as R
-        model = R.GAUAlphaForMaskedLM.from_pretrained(model_dir).eval()
+        model = R.GAUAlphaForMaskedLM.from_pretrained(model_dir)
         with torch.no_grad():
             return model(torch.tensor(ids))["logits"].numpy()
     import paddle

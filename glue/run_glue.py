@@ -23,7 +23,7 @@ from reprokit import KitError
 from glue import data as G
 from tasks.batches import FeatureDataset
 from tasks.tokenization import tokenizer_for
-from tasks.cli import (add_training_args, check_output_dir, is_main_process, open_log_dir,
+from tasks.cli import (add_training_args, check_best_model_args, check_output_dir, is_main_process, open_log_dir,
                           plot_log, run_reporting_errors, save_side_files,
                           write_step_losses)
 
@@ -103,6 +103,7 @@ def main(argv=None) -> int:
 def run(args) -> int:
     from tasks.backends import get_backend
     task = G.get_task(args.task_name)
+    check_best_model_args(args)
     check_output_dir(args)
     data, reports = load_examples(args, task)
     tok = tokenizer_for(args.model_name_or_path)

@@ -10,6 +10,8 @@ import importlib
 import io
 import json
 
+from reprokit.loading import STEMS
+
 # Auto class name -> class-name suffix of the task
 _TASKS = {
     "AutoModel": "Model",
@@ -20,15 +22,15 @@ _TASKS = {
     "AutoModelForTokenClassification": "ForTokenClassification",
     "AutoModelForQuestionAnswering": "ForQuestionAnswering",
 }
-# model_type -> (module, class-name stem)
-REGISTRY = {"funnel": ("paddlenlp_ext.funnel", "Funnel"), "gau_alpha": ("paddlenlp_ext.gau_alpha", "GAUAlpha")}
+# model_type -> the port's module (class names: reprokit.loading.class_name)
+REGISTRY = {"funnel": "paddlenlp_ext.funnel", "gau_alpha": "paddlenlp_ext.gau_alpha"}
 
 
 def resolve(model_type: str, task_suffix: str):
-    module, stem = REGISTRY[model_type]
-    cls = getattr(importlib.import_module(module), stem + task_suffix, None)
+    name = STEMS[model_type] + task_suffix
+    cls = getattr(importlib.import_module(REGISTRY[model_type]), name, None)
     if cls is None:
-        raise ValueError(f"model_type {model_type!r} has no {stem + task_suffix} class in this kit")
+        raise ValueError(f"model_type {model_type!r} has no {name} class in this kit")
     return cls
 
 

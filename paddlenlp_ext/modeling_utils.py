@@ -1,7 +1,7 @@
 """Shared base of the Paddle ports: table-driven from_pretrained / save_pretrained, input checks, activations.
 
-Hooks a port provides: `config_class`, `model_type`, `base_model_prefix`, `architectures` (its class names),
-`_table_of(config, arch)` (the model's reprokit table for one class), `_init_weights(layer)`.
+Hooks a port provides: `config_class`, `model_type` (which names its table in reprokit.loading), `base_model_prefix`,
+`_init_weights(layer)`.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from reprokit import KitError
-from reprokit.checkpoint import CONFIG_NAME, PADDLE_WEIGHTS, load_state, read_config, write_directory
-from reprokit.tables import as_dict, convert_array, describe_key_problems, with_aliases_resolved
+from reprokit.checkpoint import CONFIG_NAME, PADDLE_WEIGHTS, load_state, write_directory
+from reprokit.loading import config_dict, plan_load, table_of
 
 logger = logging.getLogger("paddlenlp_ext")
 
@@ -87,23 +87,12 @@ class TablePretrainedModel(nn.Layer):
         self.config = config
 
     # ---- hooks -------------------------------------------------------------------------------------------------
-    architectures = ()
-
-    @classmethod
-    def _table_of(cls, config, arch):
-        raise NotImplementedError
-
     def _init_weights(self, layer):
         raise NotImplementedError
 
     # ---- tables ------------------------------------------------------------------------------------------------
     def param_table(self):
-        return self._table_of(self.config, type(self).__name__)
-
-    @classmethod
-    def param_universe(cls, config):
-        """Every name a checkpoint of this model family may hold, in this class's naming."""
-        return {p.name for arch in cls.architectures for p in cls._renamed_table(config, arch)}
+        return table_of(self.model_type, self.config, type(self).__name__)
 
     # ---- helpers -----------------------------------------------------------------------------------------------
     def post_init(self):
@@ -116,24 +105,6 @@ class TablePretrainedModel(nn.Layer):
                 c.output_hidden_states if output_hidden_states is None else output_hidden_states,
                 c.return_dict if return_dict is None else return_dict)
 
-    @classmethod
-    def _is_prefixed(cls, names) -> bool:
-        return any(n.startswith(cls.base_model_prefix + ".") for n in names)
-
-    @classmethod
-    def _renamed_table(cls, config, arch):
-        """`arch`'s table with names in `cls`'s convention (body prefixed or not); head names are left as they are."""
-        from dataclasses import replace
-        table = cls._table_of(config, arch)
-        mine = cls._is_prefixed(p.name for p in cls._table_of(config, cls.__name__))
-        theirs = cls._is_prefixed(p.name for p in table)
-        prefix = cls.base_model_prefix + "."
-        if mine == theirs:
-            return table
-        if mine:
-            return [replace(p, name=prefix + p.name) for p in table]
-        return [replace(p, name=p.name[len(prefix):]) if p.name.startswith(prefix) else p for p in table]
-
     def named_state_tensors(self) -> Dict[str, paddle.Tensor]:
         """name -> parameter for every table entry; paddle's state_dict holds the parameters themselves, tied
         names included."""
@@ -142,41 +113,17 @@ class TablePretrainedModel(nn.Layer):
     # ---- loading -----------------------------------------------------------------------------------------------
     def load_numpy_state(self, state: Dict[str, np.ndarray], layout: str, origin: str = "checkpoint",
                          allow_new_head: bool = False) -> None:
-        """Load a numpy state dict in `layout` ('torch' or 'paddle'), strictly, through the parameter table."""
-        table = as_dict(self.param_table())
-        state = with_aliases_resolved(table.values(), state, origin)
-        prefix = self.base_model_prefix + "."
-        mine, theirs = self._is_prefixed(table), self._is_prefixed(state)
-        if theirs and not mine:
-            state = {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in state.items()}
-        elif mine and not theirs:
-            state = {prefix + k: v for k, v in state.items()}
-        universe = self.param_universe(self.config)
-
-        unexpected = sorted(k for k in state if k not in universe)
-        unused = sorted(k for k in state if k in universe and k not in table)
-        missing = [k for k, p in table.items() if k not in state and not (p.tied_to and p.tied_to in state)]
-        mismatched = [k for k, p in table.items()
-                      if k in state and tuple(state[k].shape) != p.shape_in(layout)]
-        fatal_missing = [k for k in missing if not (allow_new_head and table[k].head)]
-        fatal_mismatched = [f"{k} {tuple(state[k].shape)} vs {table[k].shape_in(layout)}" for k in mismatched
-                            if not (allow_new_head and table[k].head)]
-        if unexpected or fatal_missing or fatal_mismatched:
-            hint = "" if allow_new_head or not any(table[k].head for k in missing + mismatched) else \
-                " (pass allow_new_head=True to start a new head)"
-            raise KitError(describe_key_problems(origin, fatal_missing, unexpected, fatal_mismatched) + hint)
-        if unused:
-            logger.info("%s: not used by %s: %s", origin, type(self).__name__, ", ".join(unused))
-        new_head = sorted(set(missing) | set(mismatched))
-        if new_head:
-            logger.warning("%s: newly initialised head parameters: %s", origin, ", ".join(new_head))
-
+        """Load a numpy state dict in `layout` ('torch' or 'paddle'), strictly, through the parameter table
+        (reprokit.loading: the same plan the torch side follows)."""
+        plan = plan_load(self.model_type, self.config, type(self).__name__, state, layout, "paddle", origin,
+                         allow_new_head)
+        if plan.unused:
+            logger.info("%s: not used by %s: %s", origin, type(self).__name__, ", ".join(plan.unused))
+        if plan.new_head:
+            logger.warning("%s: newly initialised head parameters: %s", origin, ", ".join(plan.new_head))
         params = self.named_state_tensors()
-        for name, p in table.items():
-            if p.tied_to or name in new_head:
-                continue
+        for name, array in plan.arrays.items():
             target = params[name]
-            array = convert_array(p, state[name], layout, "paddle", origin)
             target.set_value(np.ascontiguousarray(array).astype(_np_dtype(target.dtype)))
 
     @classmethod
@@ -185,12 +132,7 @@ class TablePretrainedModel(nn.Layer):
         """Load a HF directory (safetensors / .bin / sharded) or a native Paddle directory (model_state.pdparams)."""
         path = Path(path)
         if config is None:
-            cfg = read_config(path, model_type=cls.model_type)
-            if "num_labels" in config_overrides and len(cfg.get("id2label") or {}) != config_overrides["num_labels"]:
-                # an explicit num_labels wins over the checkpoint's label map (PaddleNLP would do the reverse)
-                cfg.pop("id2label", None)
-                cfg.pop("label2id", None)
-            cfg.update(config_overrides)
+            cfg = config_dict(path, cls.model_type, config_overrides)
             config = cls.config_class(**{k: v for k, v in cfg.items() if k != "model_type"})
         model = cls(config)
         layout, state, weights = load_state(path, trust_pickle=trust_pickle)

@@ -16,6 +16,7 @@ from typing import List
 import numpy as np
 
 from reprokit.checkpoint import read_config
+from reprokit.loading import class_name
 from tasks.batches import epoch_order, pad_batch
 from tasks.layer_decay import param_rates
 
@@ -39,7 +40,7 @@ def _save_kit_model(model, out: Path) -> None:
             shutil.move(str(f), str(out / f.name))
 
 
-# head -> (label names, class name suffix); the kit's classes are named alike in transformers, torch_ref, paddlenlp_ext
+# head -> (label names, class-name suffix); reprokit.loading.class_name joins the suffix to the model's stem
 HEADS = {"sequence_classification": (["labels"], "ForSequenceClassification"),
          "question_answering": (["start_positions", "end_positions"], "ForQuestionAnswering")}
 
@@ -53,8 +54,7 @@ def _training_kwargs(args, eval_ds):
         output_dir=args.output_dir, per_device_train_batch_size=args.per_device_train_batch_size,
         per_device_eval_batch_size=args.per_device_eval_batch_size, learning_rate=args.learning_rate,
         num_train_epochs=args.num_train_epochs, max_steps=args.max_steps, warmup_ratio=args.warmup_ratio,
-        warmup_steps=getattr(args, "warmup_steps", 0), label_names=HEADS[getattr(args, "head",
-                                                                               "sequence_classification")][0],
+        warmup_steps=getattr(args, "warmup_steps", 0), label_names=HEADS[_head(args)][0],
         weight_decay=args.weight_decay, gradient_accumulation_steps=args.gradient_accumulation_steps,
         fp16=args.fp16, bf16=args.bf16, seed=args.seed, logging_steps=args.logging_steps,
         eval_steps=eval_steps or None, save_strategy="steps" if args.save_steps else "epoch",
@@ -105,6 +105,15 @@ def _model_type(path) -> str:
     return read_config(path).get("model_type")
 
 
+def _head(args) -> str:
+    return getattr(args, "head", "sequence_classification")
+
+
+def _class_name(args) -> str:
+    """The kit's class for the checkpoint's model type and the task's head (named alike on both backends)."""
+    return class_name(_model_type(args.model_name_or_path), HEADS[_head(args)][1])
+
+
 def _rates(model_type, config, names, args):
     return param_rates(names, model_type, config, args.layer_lr_decay, args.weight_decay)
 
@@ -122,17 +131,10 @@ class TorchBackend:
     name = "torch"
 
     def load_model(self, args, num_labels: int):
-        model_type = _model_type(args.model_name_or_path)
-        suffix = HEADS[getattr(args, "head", "sequence_classification")][1]
-        if model_type == "funnel":
-            import transformers
-            # a head of another size (an MNLI model re-fine-tuned on QNLI) is re-initialised with HF's warning, as
-            # the Paddle side's allow_new_head does
-            return getattr(transformers, "Funnel" + suffix).from_pretrained(
-                args.model_name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True)
-        import torch_ref.gau_alpha as R
-        return getattr(R, "GAUAlpha" + suffix).from_pretrained(args.model_name_or_path, allow_new_head=True,
-                                                               num_labels=num_labels)
+        """transformers' Funnel class / the GAU-alpha reference, through the kit's loader: a directory written by
+        either backend loads; a head of another size is re-initialised (HF's ignore_mismatched_sizes)."""
+        from torch_ref.loading import from_pretrained
+        return from_pretrained(args.model_name_or_path, _class_name(args), allow_new_head=True, num_labels=num_labels)
 
     def make_trainer(self, args, model, train_ds, eval_ds, compute_metrics, log_path, pad_id):
         import torch
@@ -217,16 +219,10 @@ class PaddleBackend:
     name = "paddle"
 
     def load_model(self, args, num_labels: int):
-        import paddlenlp_ext  # noqa: F401
-        model_type = _model_type(args.model_name_or_path)
-        suffix = HEADS[getattr(args, "head", "sequence_classification")][1]
-        if model_type == "funnel":
-            import paddlenlp_ext.funnel as M
-            cls = getattr(M, "Funnel" + suffix)
-        else:
-            import paddlenlp_ext.gau_alpha as M
-            cls = getattr(M, "GAUAlpha" + suffix)
         import paddle
+
+        import paddlenlp_ext
+        cls = getattr(paddlenlp_ext, _class_name(args))
         # fresh internal parameter names (embedding_0.w_0, ...) for every model: the optimizer state in a checkpoint
         # is keyed by them, so a resumed run must build the same names whatever was built before in the process
         with paddle.utils.unique_name.guard():

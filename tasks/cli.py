@@ -63,6 +63,22 @@ def run_reporting_errors(run, args) -> int:
         return 2
 
 
+def check_best_model_args(args) -> None:
+    """--load_best_model_at_end reloads one of the saved checkpoints, so they are saved whenever the run evaluates
+    (HF's and PaddleNLP's rule, checked here before anything is written): --eval_steps alone saves at the same steps;
+    --save_steps must be a multiple of --eval_steps."""
+    if not getattr(args, "load_best_model_at_end", False):
+        return
+    if args.eval_steps and not args.save_steps:
+        args.save_steps = args.eval_steps
+    elif args.eval_steps and args.save_steps % args.eval_steps:
+        raise KitError(f"--load_best_model_at_end: --save_steps {args.save_steps} must be a multiple of --eval_steps "
+                       f"{args.eval_steps}")
+    elif args.save_steps and not args.eval_steps:
+        raise KitError("--load_best_model_at_end: with --save_steps, pass --eval_steps too (a divisor of it), or "
+                       "neither (both per epoch)")
+
+
 def set_report_to(args) -> None:
     """args.report_to_torch (a list for HF) and args.report_to_paddle (a string for PaddleNLP)."""
     if args.report_to:

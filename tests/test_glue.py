@@ -385,3 +385,23 @@ def test_refine_tune_a_checkpoint_with_another_head_size(tmp_path, backend):
                     "--log_dir", tmp_path / "logs", "--report_to", "none") == 0
     assert json.loads((out / "config.json").read_text()).get("num_labels", 2) == 2 or \
         len(json.loads((out / "config.json").read_text())["id2label"]) == 2
+
+
+def test_best_model_checkpoints_follow_the_evaluations(tmp_path, capsys):
+    """--load_best_model_at_end with --eval_steps alone (the README's QNLI command): checkpoints are saved at every
+    evaluation, the best one is reloaded; save steps that are not a multiple of eval steps: one line, exit 2."""
+    data = synthetic_sst2(tmp_path / "SST-2", n_train=16, n_dev=8)
+    ckpt = tiny_checkpoint(tmp_path)
+    common = ["--backend", "torch", "--model_name_or_path", ckpt, "--task_name", "SST-2", "--data_dir", data,
+              "--do_train", "--do_eval", "--max_steps", 4, "--per_device_train_batch_size", 4, "--eval_steps", 2,
+              "--load_best_model_at_end", "--metric_for_best_model", "accuracy", "--report_to", "none"]
+    for backend in ("torch", "paddle"):
+        out = tmp_path / f"out-{backend}"
+        common[1] = backend
+        assert run_glue(*common, "--output_dir", out, "--log_dir", tmp_path / f"logs-{backend}") == 0
+        assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+        capsys.readouterr()
+        assert run_glue(*common, "--output_dir", tmp_path / "bad", "--save_steps", 3) == 2
+        assert not (tmp_path / "bad").exists() and not (tmp_path / "logs").exists()  # nothing written
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == ["error: --load_best_model_at_end: --save_steps 3 must be a multiple of --eval_steps 2"]

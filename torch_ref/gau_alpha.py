@@ -15,12 +15,13 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from transformers.modeling_outputs import (BaseModelOutput, MaskedLMOutput, MultipleChoiceModelOutput,
+                                         QuestionAnsweringModelOutput, SequenceClassifierOutput,
+                                         TokenClassifierOutput)
 
-from reprokit.errors import KitError
 from reprokit.rope import rope_tables
 
 INF = 1e4
@@ -52,6 +53,10 @@ class GAUAlphaConfig:
     attention_scale: bool = True
     num_labels: int = 2
     problem_type: str = None
+    # what forward returns when its arguments leave it open (transformers' defaults)
+    output_attentions: bool = False
+    output_hidden_states: bool = False
+    return_dict: bool = True
     # SequenceSummary of the classification / multiple-choice heads. The package leaves these to transformers'
     # defaults, which take the LAST position (a pad token in a padded batch); GAU-alpha's recipe reads the CLS token,
     # so "first" is the default here. A config.json that names them is followed.
@@ -212,7 +217,8 @@ class GAUAlphaEncoder(nn.Module):
         self.register_buffer("sin_pos", torch.from_numpy(sin), persistent=False)
         self.register_buffer("cos_pos", torch.from_numpy(cos), persistent=False)
 
-    def forward(self, hidden_states, attention_mask, output_attentions=False, output_hidden_states=False):
+    def forward(self, hidden_states, attention_mask, output_attentions=False, output_hidden_states=False,
+                return_dict=True):
         seq_len = hidden_states.shape[1]
         if seq_len > self.config.max_position_embeddings:
             raise ValueError(f"sequence length {seq_len} exceeds max_position_embeddings "
@@ -229,7 +235,10 @@ class GAUAlphaEncoder(nn.Module):
                 all_attentions = all_attentions + (layer_outputs[1],)
         if output_hidden_states:
             all_hidden_states = all_hidden_states + (hidden_states,)
-        return {"last_hidden_state": hidden_states, "hidden_states": all_hidden_states, "attentions": all_attentions}
+        if not return_dict:
+            return tuple(v for v in (hidden_states, all_hidden_states, all_attentions) if v is not None)
+        return BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden_states,
+                               attentions=all_attentions)
 
 
 class GAUAlphaPreTrainedModel(nn.Module):
@@ -256,42 +265,17 @@ class GAUAlphaPreTrainedModel(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory, allow_new_head: bool = False, trust_pickle: bool = False, **overrides):
-        """Load a HF-style torch directory or a Paddle one (converted through the table), strictly: missing,
-        unexpected or mis-shaped keys are one error. allow_new_head: head parameters absent or mis-shaped in the
-        checkpoint (a new num_labels) keep their fresh init."""
-        from reprokit.checkpoint import load_state, read_config
-        from reprokit.gau_alpha_table import gau_alpha_table
-        from reprokit.tables import convert_array, describe_key_problems, with_aliases_resolved
+        """Load a HF-style torch directory or a Paddle one, through the table (torch_ref/loading.py), in eval mode.
+        allow_new_head: head parameters absent or mis-shaped in the checkpoint (a new num_labels) keep their init."""
+        from .loading import from_pretrained
+        return from_pretrained(directory, cls.__name__, allow_new_head=allow_new_head, trust_pickle=trust_pickle,
+                               **overrides)
 
-        config = GAUAlphaConfig.from_dict({**read_config(directory, "gau_alpha"), **overrides})
-        model = cls(config)
-        layout, state, path = load_state(directory, trust_pickle=trust_pickle)
-        prefix = cls.base_model_prefix + "."
-        if cls is GAUAlphaModel and any(k.startswith(prefix) for k in state):  # the encoder of a model with a head
-            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        elif cls is not GAUAlphaModel and not any(k.startswith(prefix) for k in state):  # a bare encoder + new head
-            state = {prefix + k: v for k, v in state.items()}
-        table = gau_alpha_table(config, cls.__name__)
-        state = with_aliases_resolved(table, state, str(path))
-        own = model.state_dict()
-        missing, mismatched, loaded = [], [], {}
-        for p in table:
-            if p.name not in state:
-                if not p.tied_to and not (allow_new_head and p.head):
-                    missing.append(p.name)
-                continue
-            if tuple(state[p.name].shape) != p.shape_in(layout):
-                if allow_new_head and p.head:
-                    continue
-                mismatched.append(f"{p.name} {list(state[p.name].shape)}")
-                continue
-            loaded[p.name] = torch.from_numpy(np.ascontiguousarray(convert_array(p, state[p.name], layout, "torch")))
-        unexpected = sorted(set(state) - {p.name for p in table})
-        if missing or mismatched or unexpected:
-            raise KitError(describe_key_problems(str(path), missing, unexpected, mismatched))
-        own.update({k: v.to(own[k].dtype) for k, v in loaded.items()})
-        model.load_state_dict(own)
-        return model
+    def _output_flags(self, output_attentions, output_hidden_states, return_dict):
+        c = self.config
+        return (c.output_attentions if output_attentions is None else output_attentions,
+                c.output_hidden_states if output_hidden_states is None else output_hidden_states,
+                c.return_dict if return_dict is None else return_dict)
 
     def post_init(self):
         for module in self.modules():
@@ -313,8 +297,10 @@ class GAUAlphaModel(GAUAlphaPreTrainedModel):
         self.encoder = GAUAlphaEncoder(config)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_attentions=False,
-                output_hidden_states=False):
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
+        output_attentions, output_hidden_states, return_dict = self._output_flags(
+            output_attentions, output_hidden_states, return_dict)
         if attention_mask is None:
             attention_mask = input_ids != self.config.pad_token_id  # default: every non-pad token is a key
         if attention_mask.shape != input_ids.shape:
@@ -324,7 +310,7 @@ class GAUAlphaModel(GAUAlphaPreTrainedModel):
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
         embedding_output = self.embeddings(input_ids, token_type_ids)
-        return self.encoder(embedding_output, attention_mask, output_attentions, output_hidden_states)
+        return self.encoder(embedding_output, attention_mask, output_attentions, output_hidden_states, return_dict)
 
 
 class GAUAlphaForMaskedLM(GAUAlphaPreTrainedModel):
@@ -337,15 +323,16 @@ class GAUAlphaForMaskedLM(GAUAlphaPreTrainedModel):
         self.post_init()
         self.cls.predictions.decoder.weight = self.gau_alpha.embeddings.word_embeddings.weight  # tied
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
-                output_hidden_states=False):
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
-        logits = self.cls.predictions.decoder(outputs["last_hidden_state"])
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
+        return_dict = self._output_flags(None, None, return_dict)[2]
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                                 return_dict=True)
+        logits = self.cls.predictions.decoder(outputs.last_hidden_state)
         loss = None
         if labels is not None:
             loss = F.cross_entropy(logits.reshape(-1, self.config.vocab_size), labels.reshape(-1))
-        return {"loss": loss, "logits": logits, "hidden_states": outputs["hidden_states"],
-                "attentions": outputs["attentions"]}
+        return _head_output(MaskedLMOutput, return_dict, outputs, loss, logits=logits)
 
 
 class SequenceSummary(nn.Module):
@@ -376,11 +363,14 @@ class SequenceSummary(nn.Module):
         return self.last_dropout(output)
 
 
-def _with_outputs(outputs, **heads):
-    """The head's tensors plus the encoder's hidden states / attentions; None entries left out (as HF's ModelOutput
-    does: trainers gather every value they find)."""
-    out = {**heads, "hidden_states": outputs.get("hidden_states"), "attentions": outputs.get("attentions")}
-    return {k: v for k, v in out.items() if v is not None}
+def _head_output(output_class, return_dict, outputs, loss, **tensors):
+    """A head's result as transformers / PaddleNLP heads give it: `output_class` (None entries left out, so trainers
+    gather only real values), or with return_dict=False the tuple (loss?, *tensors, hidden_states?, attentions?)."""
+    extra = {"hidden_states": outputs.hidden_states, "attentions": outputs.attentions}
+    if return_dict:
+        return output_class(loss=loss, **tensors, **extra)
+    out = tuple(tensors.values()) + tuple(v for v in extra.values() if v is not None)
+    return ((loss,) + out) if loss is not None else out
 
 
 class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
@@ -392,10 +382,12 @@ class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
-                output_hidden_states=False):
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
-        logits = self.classifier(self.sequence_summary(outputs["last_hidden_state"]))
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
+        return_dict = self._output_flags(None, None, return_dict)[2]
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                                 return_dict=True)
+        logits = self.classifier(self.sequence_summary(outputs.last_hidden_state))
         loss = None
         if labels is not None:
             if self.config.problem_type is None:
@@ -412,7 +404,7 @@ class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
                 loss = F.cross_entropy(logits.reshape(-1, self.num_labels), labels.reshape(-1))
             else:
                 loss = F.binary_cross_entropy_with_logits(logits, labels)
-        return _with_outputs(outputs, loss=loss, logits=logits)
+        return _head_output(SequenceClassifierOutput, return_dict, outputs, loss, logits=logits)
 
 
 class GAUAlphaForMultipleChoice(GAUAlphaPreTrainedModel):
@@ -423,15 +415,16 @@ class GAUAlphaForMultipleChoice(GAUAlphaPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
-                output_hidden_states=False):
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
         num_choices = input_ids.shape[1]
         flat = [t.reshape(-1, t.shape[-1]) if t is not None else None for t in (input_ids, attention_mask,
                                                                                  token_type_ids)]
-        outputs = self.gau_alpha(*flat, output_attentions, output_hidden_states)
-        logits = self.classifier(self.sequence_summary(outputs["last_hidden_state"])).reshape(-1, num_choices)
+        return_dict = self._output_flags(None, None, return_dict)[2]
+        outputs = self.gau_alpha(*flat, output_attentions, output_hidden_states, return_dict=True)
+        logits = self.classifier(self.sequence_summary(outputs.last_hidden_state)).reshape(-1, num_choices)
         loss = F.cross_entropy(logits, labels) if labels is not None else None
-        return _with_outputs(outputs, loss=loss, logits=logits)
+        return _head_output(MultipleChoiceModelOutput, return_dict, outputs, loss, logits=logits)
 
 
 class GAUAlphaForTokenClassification(GAUAlphaPreTrainedModel):
@@ -443,13 +436,15 @@ class GAUAlphaForTokenClassification(GAUAlphaPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
-                output_hidden_states=False):
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(outputs["last_hidden_state"]))
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
+        return_dict = self._output_flags(None, None, return_dict)[2]
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                                 return_dict=True)
+        logits = self.classifier(self.dropout(outputs.last_hidden_state))
         loss = F.cross_entropy(logits.reshape(-1, self.num_labels), labels.reshape(-1)) if labels is not None \
             else None
-        return _with_outputs(outputs, loss=loss, logits=logits)
+        return _head_output(TokenClassifierOutput, return_dict, outputs, loss, logits=logits)
 
 
 class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
@@ -460,9 +455,11 @@ class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
         self.post_init()
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, start_positions=None,
-                end_positions=None, output_attentions=False, output_hidden_states=False):
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
-        start_logits, end_logits = self.qa_outputs(outputs["last_hidden_state"]).split(1, dim=-1)
+                end_positions=None, output_attentions=None, output_hidden_states=None, return_dict=None):
+        return_dict = self._output_flags(None, None, return_dict)[2]
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                                 return_dict=True)
+        start_logits, end_logits = self.qa_outputs(outputs.last_hidden_state).split(1, dim=-1)
         start_logits, end_logits = start_logits.squeeze(-1), end_logits.squeeze(-1)
         loss = None
         if start_positions is not None and end_positions is not None:
@@ -471,13 +468,18 @@ class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
             end_positions = end_positions.reshape(-1).clamp(0, ignored_index)
             loss = (F.cross_entropy(start_logits, start_positions, ignore_index=ignored_index)
                     + F.cross_entropy(end_logits, end_positions, ignore_index=ignored_index)) / 2
-        return _with_outputs(outputs, loss=loss, start_logits=start_logits, end_logits=end_logits)
+        return _head_output(QuestionAnsweringModelOutput, return_dict, outputs, loss, start_logits=start_logits,
+                            end_logits=end_logits)
 
 
 def load_config(directory) -> GAUAlphaConfig:
     return GAUAlphaConfig.from_json_file(Path(directory) / "config.json")
 
 
+def config_from_dict(d: dict) -> GAUAlphaConfig:
+    return GAUAlphaConfig.from_dict(d)
+
+
 ARCHITECTURES = ["GAUAlphaModel", "GAUAlphaForMaskedLM", "GAUAlphaForSequenceClassification",
                  "GAUAlphaForMultipleChoice", "GAUAlphaForTokenClassification", "GAUAlphaForQuestionAnswering"]
-__all__ = ["GAUAlphaConfig", "SOFTMAX_PLUS_VARIANTS", "load_config", *ARCHITECTURES]
+__all__ = ["GAUAlphaConfig", "SOFTMAX_PLUS_VARIANTS", "load_config", "config_from_dict", *ARCHITECTURES]

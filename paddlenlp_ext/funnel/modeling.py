@@ -26,7 +26,7 @@ from paddlenlp.transformers.model_outputs import (
     TokenClassifierOutput,
 )
 
-from reprokit.funnel_table import ARCHITECTURES, funnel_table
+from reprokit.funnel_table import ARCHITECTURES
 
 from ..layers import Linear
 from ..modeling_utils import ACT2FN, TablePretrainedModel, check_inputs, cross_entropy
@@ -569,12 +569,6 @@ class FunnelPreTrainedModel(TablePretrainedModel):
     config_class = FunnelConfig
     base_model_prefix = "funnel"
     model_type = "funnel"
-    architectures = tuple(ARCHITECTURES)
-
-    @classmethod
-    def _table_of(cls, config, arch):
-        return funnel_table(config, arch)
-
     def _init_weights(self, layer):
         """HF's init: Linear N(0, sqrt(1/(fan_in+fan_out))) or initializer_std; relative biases U(0, range)."""
         cfg = self.config

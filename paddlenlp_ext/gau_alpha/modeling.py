@@ -11,8 +11,11 @@ import math
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
+from paddlenlp.transformers.model_outputs import (BaseModelOutput, MaskedLMOutput, MultipleChoiceModelOutput,
+                                                  QuestionAnsweringModelOutput, SequenceClassifierOutput,
+                                                  TokenClassifierOutput)
 
-from reprokit.gau_alpha_table import ARCHITECTURES, gau_alpha_table
+from reprokit.gau_alpha_table import ARCHITECTURES
 from reprokit.rope import rope_tables
 
 from ..layers import Linear
@@ -142,7 +145,8 @@ class GAUAlphaEncoder(nn.Layer):
         self.register_buffer("sin_pos", paddle.to_tensor(sin), persistable=False)
         self.register_buffer("cos_pos", paddle.to_tensor(cos), persistable=False)
 
-    def forward(self, hidden_states, attention_mask, output_attentions=False, output_hidden_states=False):
+    def forward(self, hidden_states, attention_mask, output_attentions=False, output_hidden_states=False,
+                return_dict=True):
         seq_len = hidden_states.shape[1]
         if seq_len > self.config.max_position_embeddings:
             raise ValueError(f"sequence length {seq_len} exceeds max_position_embeddings "
@@ -160,19 +164,16 @@ class GAUAlphaEncoder(nn.Layer):
                 all_attentions = all_attentions + (layer_outputs[1],)
         if output_hidden_states:
             all_hidden_states = all_hidden_states + (hidden_states,)
-        return {"last_hidden_state": hidden_states, "hidden_states": all_hidden_states, "attentions": all_attentions}
+        if not return_dict:
+            return tuple(v for v in (hidden_states, all_hidden_states, all_attentions) if v is not None)
+        return BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden_states,
+                               attentions=all_attentions)
 
 
 class GAUAlphaPreTrainedModel(TablePretrainedModel):
     config_class = GAUAlphaConfig
     base_model_prefix = "gau_alpha"
     model_type = "gau_alpha"
-    architectures = tuple(ARCHITECTURES)
-
-    @classmethod
-    def _table_of(cls, config, arch):
-        return gau_alpha_table(config, arch)
-
     def _init_weights(self, layer):
         """N(0, initializer_range) for Linear and Embedding weights, zero biases (the pad row: GAUAlphaModel)."""
         if isinstance(layer, (nn.Linear, nn.Embedding)):
@@ -201,8 +202,10 @@ class GAUAlphaModel(GAUAlphaPreTrainedModel):
             w_np[config.pad_token_id] = 0
             w.set_value(w_np)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_attentions=False,
-                output_hidden_states=False):
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
+        output_attentions, output_hidden_states, return_dict = self._output_flags(
+            output_attentions, output_hidden_states, return_dict)
         if attention_mask is None:
             attention_mask = input_ids != self.config.pad_token_id  # default: every non-pad token is a key
         if list(attention_mask.shape) != list(input_ids.shape):
@@ -219,7 +222,7 @@ class GAUAlphaModel(GAUAlphaPreTrainedModel):
                 raise ValueError(f"token_type_ids value {lo if lo < 0 else hi} is outside "
                                  f"0..{self.config.type_vocab_size - 1}")
         embedding_output = self.embeddings(input_ids, token_type_ids)
-        return self.encoder(embedding_output, attention_mask, output_attentions, output_hidden_states)
+        return self.encoder(embedding_output, attention_mask, output_attentions, output_hidden_states, return_dict)
 
 
 class GAUAlphaTiedDecoder(nn.Layer):
@@ -241,15 +244,16 @@ class GAUAlphaForMaskedLM(GAUAlphaPreTrainedModel):
         self.cls.predictions = nn.Layer()
         self.cls.predictions.decoder = GAUAlphaTiedDecoder(self.gau_alpha.embeddings.word_embeddings)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
-                output_hidden_states=False):
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
-        logits = self.cls.predictions.decoder(outputs["last_hidden_state"])
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
+        return_dict = self._output_flags(None, None, return_dict)[2]
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                                 return_dict=True)
+        logits = self.cls.predictions.decoder(outputs.last_hidden_state)
         loss = None
         if labels is not None:
             loss = cross_entropy(logits.reshape([-1, self.config.vocab_size]), labels.reshape([-1]))
-        return {"loss": loss, "logits": logits, "hidden_states": outputs["hidden_states"],
-                "attentions": outputs["attentions"]}
+        return _head_output(MaskedLMOutput, return_dict, outputs, loss, logits=logits)
 
 
 class SequenceSummary(nn.Layer):
@@ -280,11 +284,14 @@ class SequenceSummary(nn.Layer):
         return self.last_dropout(output)
 
 
-def _with_outputs(outputs, **heads):
-    """The head's tensors plus the encoder's hidden states / attentions; None entries left out (as HF's ModelOutput
-    does: trainers gather every value they find)."""
-    out = {**heads, "hidden_states": outputs.get("hidden_states"), "attentions": outputs.get("attentions")}
-    return {k: v for k, v in out.items() if v is not None}
+def _head_output(output_class, return_dict, outputs, loss, **tensors):
+    """A head's result as transformers / PaddleNLP heads give it: `output_class` (None entries left out, so trainers
+    gather only real values), or with return_dict=False the tuple (loss?, *tensors, hidden_states?, attentions?)."""
+    extra = {"hidden_states": outputs.hidden_states, "attentions": outputs.attentions}
+    if return_dict:
+        return output_class(loss=loss, **tensors, **extra)
+    out = tuple(tensors.values()) + tuple(v for v in extra.values() if v is not None)
+    return ((loss,) + out) if loss is not None else out
 
 
 class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
@@ -296,10 +303,12 @@ class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
         self.classifier = Linear(config.hidden_size, config.num_labels)
         self.post_init_heads()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
-                output_hidden_states=False):
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
-        logits = self.classifier(self.sequence_summary(outputs["last_hidden_state"]))
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
+        return_dict = self._output_flags(None, None, return_dict)[2]
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                                 return_dict=True)
+        logits = self.classifier(self.sequence_summary(outputs.last_hidden_state))
         loss = None
         if labels is not None:
             if self.config.problem_type is None:
@@ -316,7 +325,7 @@ class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
                 loss = cross_entropy(logits.reshape([-1, self.num_labels]), labels.reshape([-1]))
             else:
                 loss = F.binary_cross_entropy_with_logits(logits, labels)
-        return _with_outputs(outputs, loss=loss, logits=logits)
+        return _head_output(SequenceClassifierOutput, return_dict, outputs, loss, logits=logits)
 
 
 class GAUAlphaForMultipleChoice(GAUAlphaPreTrainedModel):
@@ -327,15 +336,16 @@ class GAUAlphaForMultipleChoice(GAUAlphaPreTrainedModel):
         self.classifier = Linear(config.hidden_size, 1)
         self.post_init_heads()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
-                output_hidden_states=False):
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
         num_choices = input_ids.shape[1]
         flat = [t.reshape([-1, t.shape[-1]]) if t is not None else None for t in (input_ids, attention_mask,
                                                                                    token_type_ids)]
-        outputs = self.gau_alpha(*flat, output_attentions, output_hidden_states)
-        logits = self.classifier(self.sequence_summary(outputs["last_hidden_state"])).reshape([-1, num_choices])
+        return_dict = self._output_flags(None, None, return_dict)[2]
+        outputs = self.gau_alpha(*flat, output_attentions, output_hidden_states, return_dict=True)
+        logits = self.classifier(self.sequence_summary(outputs.last_hidden_state)).reshape([-1, num_choices])
         loss = cross_entropy(logits, labels) if labels is not None else None
-        return _with_outputs(outputs, loss=loss, logits=logits)
+        return _head_output(MultipleChoiceModelOutput, return_dict, outputs, loss, logits=logits)
 
 
 class GAUAlphaForTokenClassification(GAUAlphaPreTrainedModel):
@@ -347,13 +357,15 @@ class GAUAlphaForTokenClassification(GAUAlphaPreTrainedModel):
         self.classifier = Linear(config.hidden_size, config.num_labels)
         self.post_init_heads()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=False,
-                output_hidden_states=False):
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(outputs["last_hidden_state"]))
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
+        return_dict = self._output_flags(None, None, return_dict)[2]
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                                 return_dict=True)
+        logits = self.classifier(self.dropout(outputs.last_hidden_state))
         loss = cross_entropy(logits.reshape([-1, self.num_labels]), labels.reshape([-1])) if labels is not None \
             else None
-        return _with_outputs(outputs, loss=loss, logits=logits)
+        return _head_output(TokenClassifierOutput, return_dict, outputs, loss, logits=logits)
 
 
 class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
@@ -364,9 +376,11 @@ class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
         self.post_init_heads()
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, start_positions=None,
-                end_positions=None, output_attentions=False, output_hidden_states=False):
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states)
-        start_logits, end_logits = paddle.split(self.qa_outputs(outputs["last_hidden_state"]), 2, axis=-1)
+                end_positions=None, output_attentions=None, output_hidden_states=None, return_dict=None):
+        return_dict = self._output_flags(None, None, return_dict)[2]
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                                 return_dict=True)
+        start_logits, end_logits = paddle.split(self.qa_outputs(outputs.last_hidden_state), 2, axis=-1)
         start_logits, end_logits = start_logits.squeeze(-1), end_logits.squeeze(-1)
         loss = None
         if start_positions is not None and end_positions is not None:
@@ -375,7 +389,8 @@ class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
             end_positions = end_positions.reshape([-1]).clip(0, ignored_index)
             loss = (cross_entropy(start_logits, start_positions, ignore_index=ignored_index)
                     + cross_entropy(end_logits, end_positions, ignore_index=ignored_index)) / 2
-        return _with_outputs(outputs, loss=loss, start_logits=start_logits, end_logits=end_logits)
+        return _head_output(QuestionAnsweringModelOutput, return_dict, outputs, loss, start_logits=start_logits,
+                            end_logits=end_logits)
 
 
 ALL_CLASSES = [GAUAlphaModel, GAUAlphaForMaskedLM, GAUAlphaForSequenceClassification, GAUAlphaForMultipleChoice,

@@ -1,0 +1,58 @@
+"""Loading the kit's torch models (transformers' Funnel classes, the GAU-alpha reference) from a checkpoint
+directory in either layout: the plan is reprokit.loading's, the same the Paddle side follows, so a directory written
+by either backend's trainer loads here (a Paddle `model_state.pdparams` too, under the core's pickle rule).
+
+    from torch_ref.loading import from_pretrained
+    model = from_pretrained("out/qnli-paddle", "FunnelForSequenceClassification")
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from reprokit import KitError
+from reprokit.checkpoint import load_state, read_config
+from reprokit.loading import config_dict, plan_load
+
+logger = logging.getLogger("torch_ref")
+
+
+def model_class(model_type: str, arch: str):
+    """The torch class named `arch` of the family `model_type`."""
+    if model_type == "funnel":
+        from . import funnel as module
+    elif model_type == "gau_alpha":
+        from . import gau_alpha as module
+    else:
+        raise KitError(f"model_type {model_type!r} is not one of the kit's models (funnel, gau_alpha)")
+    if arch not in module.ARCHITECTURES:
+        raise KitError(f"{arch!r} is not a {model_type} class ({', '.join(module.ARCHITECTURES)})")
+    return getattr(module, arch), module.config_from_dict
+
+
+def from_pretrained(path, arch: str, allow_new_head: bool = False, trust_pickle: bool = False, **config_overrides):
+    """Class `arch` with the weights of the checkpoint in `path` (HF/torch or Paddle layout), in eval mode as
+    transformers' from_pretrained returns it. allow_new_head: head parameters absent or of another shape in the
+    checkpoint (a new num_labels) keep their fresh initialisation, as HF's ignore_mismatched_sizes."""
+    path = Path(path)
+    model_type = read_config(path).get("model_type")
+    cls, config_from_dict = model_class(model_type, arch)
+    config = config_from_dict(config_dict(path, model_type, config_overrides))
+    model = cls(config)
+    layout, state, weights = load_state(path, trust_pickle=trust_pickle)
+    plan = plan_load(model_type, config, arch, state, layout, "torch", str(weights), allow_new_head)
+    if plan.unused:
+        logger.info("%s: not used by %s: %s", weights, arch, ", ".join(plan.unused))
+    if plan.new_head:
+        logger.warning("%s: newly initialised head parameters: %s", weights, ", ".join(plan.new_head))
+    own = model.state_dict()
+    for name, array in plan.arrays.items():
+        own[name] = torch.from_numpy(np.ascontiguousarray(array)).to(own[name].dtype)
+    for name, p in plan.table.items():  # a tied name gets its source's new value, not its own stale copy
+        if p.tied_to:
+            own[name] = own[p.tied_to]
+    model.load_state_dict(own)
+    return model.eval()
