@@ -159,7 +159,7 @@ def main(argv=None):
             sps = _throughput(t, args.batch, args.warmup)
             peak = torch.cuda.max_memory_allocated() / 2 ** 30 if gpu else None
             rows.append({"row": names[row], "samples_per_s": sps, "steps": len(t), "timed_steps": len(t) - 1 -
-                         args.warmup, "peak_gpu_gib": peak})
+                         args.warmup, "step_end_times_s": [round(x - t[0], 6) for x in t], "peak_gpu_gib": peak})
             print(f"{names[row]}: {sps:.1f} samples/s" + (f", peak {peak:.1f} GiB" if peak else ""), flush=True)
     plain = next((r["samples_per_s"] for r in rows if r["row"].startswith("plain")), None)
     for r in rows:

@@ -1,12 +1,14 @@
-"""The kit's torch GAU-α (no transformers import) equals the `gau-alpha` package (0.0.3): forward and every gradient,
-all three normalisations, padded batches with a length-1 row, use_bias on and off; plus the softmax_plus variants."""
+"""The kit's torch GAU-α (independent of the transformers version) equals the `gau-alpha` package (0.0.3): forward and
+every gradient, all three normalisations, padded batches with a length-1 row, use_bias on and off; plus the
+softmax_plus variants."""
 import numpy as np
 import pytest
 import torch
 
 import torch_ref.gau_alpha as R
 
-gau_pkg = pytest.importorskip("gau_alpha.modeling_gau_alpha")  # needs transformers < 4.53 (see requirements)
+# the package is a test requirement (requirements.txt): a missing one is an error here, never a skip
+import gau_alpha.modeling_gau_alpha as gau_pkg  # noqa: E402  (needs transformers < 4.53)
 
 TINY = dict(vocab_size=60, hidden_size=32, intermediate_size=48, num_hidden_layers=2, attention_key_size=16,
             max_position_embeddings=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,

@@ -41,8 +41,9 @@ def test_question_tokens_reversed_and_long_spans_are_skipped():
     s, e = logits(3 + 5, 3 + 2)       # end before start: skipped; the best valid pair wins
     s[3 + 1] = 4.0
     assert run(s, e)[0]["q"] == "cat sat"
-    s, e = logits(3 + 0, 3 + 8)       # 9 tokens long
-    assert run(s, e, max_answer_length=3)[0]["q"] != CONTEXT
+    s, e = logits(3 + 0, 3 + 8)       # "The ... ." is 9 tokens long (score 10)
+    e[3 + 2] = 4.0                    # "The cat sat": 3 tokens, score 9
+    assert run(s, e, max_answer_length=3)[0]["q"] == "The cat sat"
     assert run(s, e, max_answer_length=9)[0]["q"] == CONTEXT
 
 

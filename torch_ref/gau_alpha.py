@@ -1,5 +1,5 @@
-"""GAU-α in plain PyTorch: the torch reference of the kit. No transformers import, so it runs with transformers 4.x,
-5.x or none. Same state-dict names as the `gau-alpha` package (0.0.3), whose modeling it mirrors; checked equal to it
+"""GAU-α in plain PyTorch: the torch reference of the kit. From transformers it takes only the ModelOutput classes
+(transformers.modeling_outputs, alike in 4.x and 5.x), so it runs with either. Same state-dict names as the `gau-alpha` package (0.0.3), whose modeling it mirrors; checked equal to it
 in tests/test_gau_alpha_torch_ref.py. The Paddle port is to mirror this file.
 
 Differences from the package, each a choice named in the config:
