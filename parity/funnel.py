@@ -17,7 +17,7 @@ import torch
 import torch_ref.funnel as T
 from reprokit.funnel_table import ARCHITECTURES, funnel_table
 
-from . import common
+from . import batches, common
 from .common import (FLOAT64_TOL, FLOAT64_TOL_FLOAT32_LOSS, FLOOR_FACTOR, FWD_TOL, GRAD_TOL, TRAIN_TOL,  # noqa: F401
                      Side, forward_backward, paddle_twin, side_forward_backward, train_steps)
 
@@ -52,11 +52,16 @@ NUM_LABELS = {"FunnelForSequenceClassification": 3, "FunnelForTokenClassificatio
 
 
 def config_kwargs(base: dict, arch: str, **overrides) -> dict:
-    kw = dict(base)
-    kw.update(overrides)
-    if arch in NUM_LABELS and "num_labels" not in overrides:
-        kw["num_labels"] = NUM_LABELS[arch]
-    return kw
+    return batches.config_kwargs(base, arch, NUM_LABELS, **overrides)
+
+
+def _token_types(lens: np.ndarray, L: int) -> np.ndarray:
+    """0 for the first half of each row's real tokens, 1 for the second, 2 for CLS (Funnel's three types)."""
+    tt = np.zeros((len(lens), L), dtype="int64")
+    for r, n in enumerate(lens):
+        tt[r, n // 2:n] = 1
+    tt[:, 0] = 2
+    return tt
 
 
 def rescale_(model: torch.nn.Module, seed: int, factor: float = 2.0) -> None:
@@ -124,44 +129,9 @@ def kwargs_from_config(config: dict) -> dict:
 
 def make_batch(arch: str, kwargs: dict, lengths: Sequence[int] = (13, 7, 11), num_choices: int = 2,
                seed: int = 0) -> Dict[str, np.ndarray]:
-    """A padded batch: rows of different lengths, token types 2 (CLS) / 0 / 1, labels for `arch`'s loss."""
-    rng = np.random.RandomState(seed)
-    rows = len(lengths) * (num_choices if arch == "FunnelForMultipleChoice" else 1)
-    lens = np.resize(np.asarray(lengths), rows)
-    L = int(lens.max())
-    ids = rng.randint(5, kwargs["vocab_size"], size=(rows, L))
-    mask = (np.arange(L)[None, :] < lens[:, None]).astype("int64")
-    ids = np.where(mask == 1, ids, 0)
-    tt = np.zeros((rows, L), dtype="int64")
-    for r, n in enumerate(lens):
-        tt[r, n // 2:n] = 1
-    tt[:, 0] = 2
-    batch = {"input_ids": ids.astype("int64"), "attention_mask": mask, "token_type_ids": tt}
-    B = len(lengths)
-    if arch == "FunnelForMultipleChoice":
-        batch = {k: v.reshape(B, num_choices, L) for k, v in batch.items()}
-        batch["labels"] = rng.randint(0, num_choices, size=B).astype("int64")
-    elif arch == "FunnelForSequenceClassification":
-        problem = kwargs.get("problem_type")
-        if kwargs["num_labels"] == 1 or problem == "regression":   # float targets, MSE
-            batch["labels"] = rng.standard_normal((B,) if kwargs["num_labels"] == 1 else (B, kwargs["num_labels"]))
-        elif problem == "multi_label_classification":               # 0/1 float targets, BCE with logits
-            batch["labels"] = rng.randint(0, 2, size=(B, kwargs["num_labels"])).astype("float64")
-        else:
-            batch["labels"] = rng.randint(0, kwargs["num_labels"], size=B).astype("int64")
-    elif arch == "FunnelForTokenClassification":
-        batch["labels"] = np.where(mask == 1, rng.randint(0, kwargs["num_labels"], size=(B, L)), -100).astype("int64")
-    elif arch == "FunnelForMaskedLM":
-        labels = np.where(rng.rand(B, L) < 0.4, ids, -100)
-        labels[:, 1] = ids[:, 1]
-        batch["labels"] = labels.astype("int64")
-    elif arch == "FunnelForPreTraining":
-        batch["labels"] = rng.randint(0, 2, size=(B, L)).astype("int64")
-    elif arch == "FunnelForQuestionAnswering":
-        batch["start_positions"] = rng.randint(0, L, size=B).astype("int64")
-        batch["end_positions"] = rng.randint(0, L, size=B).astype("int64")
-        batch["end_positions"][0] = L + 3  # out of range: clamped to L and ignored, as in HF
-    return batch
+    """A padded batch: rows of different lengths, token types 2 (CLS) / 0 / 1, the mask passed, labels for `arch`."""
+    return batches.make_batch("Funnel", arch, kwargs, lengths, seed, num_choices, _token_types, explicit_mask=True,
+                              low_id=5)
 
 
 def reference_table(kwargs: dict, arch: str):

@@ -14,7 +14,7 @@ import torch
 import torch_ref.gau_alpha as R
 from reprokit.gau_alpha_table import ARCHITECTURES, gau_alpha_table
 
-from . import common
+from . import batches, common
 from .common import paddle_twin
 
 NAME = "gau_alpha"
@@ -34,11 +34,12 @@ TRAINED_SCALE = 10.0
 
 
 def config_kwargs(base: dict, arch: str, **overrides) -> dict:
-    kw = dict(base)
-    kw.update(overrides)
-    if arch in NUM_LABELS and "num_labels" not in overrides:
-        kw["num_labels"] = NUM_LABELS[arch]
-    return kw
+    return batches.config_kwargs(base, arch, NUM_LABELS, **overrides)
+
+
+def _token_types(lens: np.ndarray, L: int) -> np.ndarray:
+    """0 for the first half of the padded width, 1 for the rest (pads included: their type must not matter)."""
+    return (np.arange(L)[None, :] >= L // 2).astype("int64").repeat(len(lens), 0)
 
 
 def build_torch(kwargs: dict, arch: str, seed: int = 0, realistic: bool = False, dtype: str = "float32",
@@ -86,30 +87,10 @@ def kwargs_from_config(config: dict) -> dict:
 
 def make_batch(arch: str, kwargs: dict, lengths: Sequence[int] = (9, 4, 1), seed: int = 0,
                choices: int = 2) -> Dict[str, np.ndarray]:
-    """Padded rows (a length-1 row by default), token types 0 then 1, labels for `arch`'s loss."""
-    rng = np.random.RandomState(seed)
-    rows = len(lengths) * (choices if arch == "GAUAlphaForMultipleChoice" else 1)
-    lens = np.resize(np.asarray(lengths), rows)
-    L = int(lens.max())
-    ids = rng.randint(1, kwargs["vocab_size"], size=(rows, L))
-    ids[np.arange(L)[None, :] >= lens[:, None]] = 0  # pad id 0: the default mask is ids != 0
-    tt = (np.arange(L)[None, :] >= L // 2).astype("int64").repeat(rows, 0)
-    b = {"input_ids": ids.astype("int64"), "token_type_ids": tt}
-    B = len(lengths)
-    num_labels = kwargs.get("num_labels", 2)
-    if arch == "GAUAlphaForMaskedLM":
-        b["labels"] = np.where(ids > 0, ids, -100).astype("int64")
-    elif arch == "GAUAlphaForSequenceClassification":
-        b["labels"] = rng.randint(0, num_labels, size=B).astype("int64")
-    elif arch == "GAUAlphaForMultipleChoice":
-        b = {k: v.reshape(B, choices, L) for k, v in b.items()}
-        b["labels"] = rng.randint(0, choices, size=B).astype("int64")
-    elif arch == "GAUAlphaForTokenClassification":
-        b["labels"] = np.where(ids > 0, rng.randint(0, num_labels, size=ids.shape), -100).astype("int64")
-    elif arch == "GAUAlphaForQuestionAnswering":
-        b["start_positions"] = rng.randint(0, L, size=B).astype("int64")
-        b["end_positions"] = np.array([L + 2] + list(rng.randint(0, L, size=B - 1))).astype("int64")
-    return b
+    """Padded rows (a length-1 row by default), token types 0 then 1, no mask passed (the default mask is
+    ids != pad 0), labels for `arch`'s loss."""
+    return batches.make_batch("GAUAlpha", arch, kwargs, lengths, seed, choices, _token_types, explicit_mask=False,
+                              low_id=1)
 
 
 def reference_table(kwargs: dict, arch: str):

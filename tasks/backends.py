@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import List
 
 import numpy as np
 
+from reprokit import KitError
 from reprokit.checkpoint import read_config
 from reprokit.loading import class_name
 from tasks.batches import epoch_order, pad_batch
@@ -66,25 +68,12 @@ def _training_kwargs(args, eval_ds):
     return common, "steps" if eval_steps and eval_ds is not None else ("epoch" if eval_ds is not None else "no")
 
 
-def _assemble(trainer_cls, callback_base, early_stopping_cls, targs, args, model, train_ds, eval_ds,
-              compute_metrics, to_tensor, pad_id, write, step_losses):
-    """What both backends share around their trainer: the metrics.jsonl callback (main process only), early
-    stopping, the numpy collator (`to_tensor` makes the framework's tensors), and the per-step losses attached."""
-    class Log(callback_base):
-        def on_log(self, a, state, control, logs=None, **kw):
-            if state.is_world_process_zero:
-                write(state.global_step, logs or {})
-
-    def collate(features):
-        return {k: to_tensor(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
-
-    callbacks = [Log()]
-    if getattr(args, "early_stopping_patience", 0):
-        callbacks.append(early_stopping_cls(early_stopping_patience=args.early_stopping_patience))
-    trainer = trainer_cls(model=model, args=targs, train_dataset=train_ds, eval_dataset=eval_ds,
-                          data_collator=collate, compute_metrics=compute_metrics, callbacks=callbacks)
-    trainer.step_losses = step_losses
-    return trainer
+def _checked(training_arguments_class, **kw):
+    """The trainer's arguments; a combination it refuses is the user's flags: one line (KitError), not a traceback."""
+    try:
+        return training_arguments_class(**kw)
+    except ValueError as e:
+        raise KitError(f"training arguments: {str(e).strip().splitlines()[0]}") from None
 
 
 def _predictions(output) -> np.ndarray:
@@ -126,8 +115,63 @@ def jsonl_writer(log_path: Path, backend: str):
     return write
 
 
+class Backend:
+    """What both trainers get alike, assembled once: the kit's sample order, per-parameter rates, per-step losses,
+    the metrics.jsonl callback, early stopping, the numpy collator and the kit's save format. A framework supplies
+    only the pieces whose API differs (the hooks below)."""
+    name = ""
+
+    def make_trainer(self, args, model, train_ds, eval_ds, compute_metrics, log_path, pad_id):
+        fw = self.framework()
+        model_type = _model_type(args.model_name_or_path)
+        write = jsonl_writer(log_path, self.name)
+        step_losses: List[float] = []
+        backend = self
+
+        class KitTrainer(fw.Trainer):
+            def create_optimizer(self, *scheduler):  # paddle passes the lr scheduler, torch nothing
+                if self.optimizer is None:
+                    named = backend.trainable(self.model)
+                    rates = _rates(model_type, self.model.config, [n for n, _ in named], args)
+                    self.optimizer = backend.optimizer(self, named, rates, args, *scheduler)
+                return self.optimizer
+
+            def _get_train_sampler(self):
+                return backend.train_sampler(self, args)
+
+            def _save(self, output_dir=None, *a, **kw):
+                backend.save(self, Path(output_dir or self.args.output_dir), *a, **kw)
+
+            def compute_loss(self, model, inputs, return_outputs=False, **kw):
+                out = super().compute_loss(model, inputs, return_outputs=return_outputs, **kw)
+                if model.training:
+                    step_losses.append(float((out[0] if return_outputs else out).detach()))
+                return out
+
+        class Log(fw.TrainerCallback):
+            def on_log(self, a, state, control, logs=None, **kw):
+                if state.is_world_process_zero:
+                    write(state.global_step, logs or {})
+
+        def collate(features):
+            return {k: fw.to_tensor(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
+
+        callbacks = [Log()]
+        if getattr(args, "early_stopping_patience", 0):
+            callbacks.append(fw.EarlyStoppingCallback(early_stopping_patience=args.early_stopping_patience))
+        common, strategy = _training_kwargs(args, eval_ds)
+        trainer = KitTrainer(model=model, args=self.training_arguments(common, strategy, args, log_path),
+                             train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collate,
+                             compute_metrics=compute_metrics, callbacks=callbacks)
+        trainer.step_losses = step_losses
+        return trainer
+
+    predictions = staticmethod(_predictions)
+    predictions_pair = staticmethod(_predictions_pair)
+
+
 # ---- torch ------------------------------------------------------------------------------------------------------------
-class TorchBackend:
+class TorchBackend(Backend):
     name = "torch"
 
     def load_model(self, args, num_labels: int):
@@ -136,15 +180,34 @@ class TorchBackend:
         from torch_ref.loading import from_pretrained
         return from_pretrained(args.model_name_or_path, _class_name(args), allow_new_head=True, num_labels=num_labels)
 
-    def make_trainer(self, args, model, train_ds, eval_ds, compute_metrics, log_path, pad_id):
+    @staticmethod
+    def framework():
         import torch
-        from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+        import transformers as T
+        return SimpleNamespace(Trainer=T.Trainer, TrainerCallback=T.TrainerCallback, to_tensor=torch.from_numpy,
+                               EarlyStoppingCallback=T.EarlyStoppingCallback)
 
-        model_type = _model_type(args.model_name_or_path)
-        write = jsonl_writer(log_path, self.name)
-        step_losses: List[float] = []
+    @staticmethod
+    def trainable(model):
+        return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+
+    @staticmethod
+    def optimizer(trainer, named, rates, args):
+        import torch
+        groups = {}
+        for n, p in named:
+            groups.setdefault(rates[n], []).append(p)
+        return torch.optim.AdamW([{"params": ps, "lr": args.learning_rate * s, "weight_decay": wd}
+                                  for (s, wd), ps in groups.items()],
+                                 lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon)
+
+    @staticmethod
+    def train_sampler(trainer, args):
+        import torch
 
         class Sampler(torch.utils.data.Sampler):
+            """The kit's per-epoch order (HF's trainer calls set_epoch where it can; else each pass is an epoch)."""
+
             def __init__(self, n):
                 self.n, self.epoch, self.calls = n, None, 0
 
@@ -158,49 +221,27 @@ class TorchBackend:
 
             def __len__(self):
                 return self.n
+        return Sampler(len(trainer.train_dataset))
 
-        class KitTrainer(Trainer):
-            def create_optimizer(self):
-                if self.optimizer is None:
-                    named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
-                    rates = _rates(model_type, self.model.config, [n for n, _ in named], args)
-                    groups = {}
-                    for n, p in named:
-                        groups.setdefault(rates[n], []).append(p)
-                    self.optimizer = torch.optim.AdamW(
-                        [{"params": ps, "lr": args.learning_rate * s, "weight_decay": wd}
-                         for (s, wd), ps in groups.items()],
-                        lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon)
-                return self.optimizer
+    @staticmethod
+    def save(trainer, out: Path, state_dict=None):
+        import torch
+        from transformers import PreTrainedModel, Trainer
+        if isinstance(trainer.model, PreTrainedModel):  # transformers' Funnel: HF's own files
+            return Trainer._save(trainer, str(out), state_dict)
+        _save_kit_model(trainer.model, out)  # the torch GAU-alpha
+        torch.save(trainer.args, str(out / "training_args.bin"))
 
-            def _get_train_sampler(self):
-                return Sampler(len(self.train_dataset))
-
-            def _save(self, output_dir=None, state_dict=None):
-                from transformers import PreTrainedModel
-                if isinstance(self.model, PreTrainedModel):
-                    return super()._save(output_dir, state_dict)
-                _save_kit_model(self.model, Path(output_dir or self.args.output_dir))  # the torch GAU-alpha
-                torch.save(self.args, str(Path(output_dir or self.args.output_dir) / "training_args.bin"))
-
-            def compute_loss(self, model, inputs, return_outputs=False, **kw):
-                out = super().compute_loss(model, inputs, return_outputs=return_outputs, **kw)
-                if model.training:
-                    step_losses.append(float((out[0] if return_outputs else out).detach()))
-                return out
-
-        common, strategy = _training_kwargs(args, eval_ds)
+    @staticmethod
+    def training_arguments(common, strategy, args, log_path):
+        import torch
+        from transformers import TrainingArguments
         # HF's TrainingArguments writes --bf16 / --fp16 into os.environ["ACCELERATE_MIXED_PRECISION"] and never
         # clears it: a later fp32 run in the same process would train under bf16 autocast. The flags decide.
         os.environ["ACCELERATE_MIXED_PRECISION"] = "bf16" if args.bf16 else ("fp16" if args.fp16 else "no")
-        targs = TrainingArguments(**common, eval_strategy=strategy, report_to=args.report_to_torch,
-                                  use_cpu=not torch.cuda.is_available(), torch_compile=args.torch_compile,
-                                  logging_dir=str(Path(log_path).parent / "tensorboard"))
-        return _assemble(KitTrainer, TrainerCallback, EarlyStoppingCallback, targs, args, model, train_ds, eval_ds,
-                         compute_metrics, torch.from_numpy, pad_id, write, step_losses)
-
-    predictions = staticmethod(_predictions)
-    predictions_pair = staticmethod(_predictions_pair)
+        return _checked(TrainingArguments, **common, eval_strategy=strategy, report_to=args.report_to_torch,
+                        use_cpu=not torch.cuda.is_available(), torch_compile=args.torch_compile,
+                        logging_dir=str(Path(log_path).parent / "tensorboard"))
 
     @staticmethod
     def train(trainer, resume_from_checkpoint=None):
@@ -215,7 +256,7 @@ class TorchBackend:
 
 
 # ---- paddle -----------------------------------------------------------------------------------------------------------
-class PaddleBackend:
+class PaddleBackend(Backend):
     name = "paddle"
 
     def load_model(self, args, num_labels: int):
@@ -228,14 +269,36 @@ class PaddleBackend:
         with paddle.utils.unique_name.guard():
             return cls.from_pretrained(args.model_name_or_path, allow_new_head=True, num_labels=num_labels)
 
-    def make_trainer(self, args, model, train_ds, eval_ds, compute_metrics, log_path, pad_id):
+    @staticmethod
+    def framework():
         import paddle
-        from paddle.io import DistributedBatchSampler
-        from paddlenlp.trainer import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+        import paddlenlp.trainer as T
+        return SimpleNamespace(Trainer=T.Trainer, TrainerCallback=T.TrainerCallback, to_tensor=paddle.to_tensor,
+                               EarlyStoppingCallback=T.EarlyStoppingCallback)
 
-        model_type = _model_type(args.model_name_or_path)
-        write = jsonl_writer(log_path, self.name)
-        step_losses: List[float] = []
+    @staticmethod
+    def trainable(model):
+        return [(n, p) for n, p in model.named_parameters() if not p.stop_gradient]
+
+    @staticmethod
+    def optimizer(trainer, named, rates, args, lr_scheduler=None):
+        import paddle
+        decay = set()
+        for n, p in named:
+            scale, wd = rates[n]
+            p.optimize_attr["learning_rate"] = scale  # paddle multiplies the scheduler's lr by it
+            if wd:
+                decay.add(p.name)
+        return paddle.optimizer.AdamW(
+            learning_rate=trainer.lr_scheduler if lr_scheduler is None else lr_scheduler,
+            parameters=[p for _, p in named], weight_decay=args.weight_decay,
+            apply_decay_param_fun=lambda name: name in decay, beta1=args.adam_beta1, beta2=args.adam_beta2,
+            epsilon=args.adam_epsilon,
+            grad_clip=paddle.nn.ClipGradByGlobalNorm(args.max_grad_norm) if args.max_grad_norm > 0 else None)
+
+    @staticmethod
+    def train_sampler(trainer, args):
+        from paddle.io import DistributedBatchSampler
 
         class BatchSampler(DistributedBatchSampler):
             """The kit's per-epoch order, sharded over ranks like paddle's own sampler."""
@@ -251,52 +314,24 @@ class PaddleBackend:
                         batch = []
                 if batch and not self.drop_last:
                     yield batch
+        a = trainer.args
+        return BatchSampler(trainer.train_dataset, batch_size=a.per_device_train_batch_size,
+                            num_replicas=a.dataset_world_size, rank=a.dataset_rank, shuffle=False,
+                            drop_last=a.dataloader_drop_last)
 
-        class KitTrainer(Trainer):
-            def create_optimizer(self, lr_scheduler=None):
-                if self.optimizer is None:
-                    named = [(n, p) for n, p in self.model.named_parameters() if not p.stop_gradient]
-                    rates = _rates(model_type, self.model.config, [n for n, _ in named], args)
-                    decay = set()
-                    for n, p in named:
-                        scale, wd = rates[n]
-                        p.optimize_attr["learning_rate"] = scale  # paddle multiplies the scheduler's lr by it
-                        if wd:
-                            decay.add(p.name)
-                    self.optimizer = paddle.optimizer.AdamW(
-                        learning_rate=self.lr_scheduler if lr_scheduler is None else lr_scheduler,
-                        parameters=[p for _, p in named], weight_decay=args.weight_decay,
-                        apply_decay_param_fun=lambda name: name in decay, beta1=args.adam_beta1,
-                        beta2=args.adam_beta2, epsilon=args.adam_epsilon,
-                        grad_clip=paddle.nn.ClipGradByGlobalNorm(args.max_grad_norm) if args.max_grad_norm > 0
-                        else None)
-                return self.optimizer
+    @staticmethod
+    def save(trainer, out: Path, *a, **kw):
+        import paddle
+        _save_kit_model(trainer.model, out)
+        paddle.save(trainer.args, str(out / "training_args.bin"))
 
-            def _get_train_sampler(self):
-                return BatchSampler(self.train_dataset, batch_size=self.args.per_device_train_batch_size,
-                                    num_replicas=self.args.dataset_world_size, rank=self.args.dataset_rank,
-                                    shuffle=False, drop_last=self.args.dataloader_drop_last)
-
-            def _save(self, output_dir=None, *a, **kw):
-                out = Path(output_dir or self.args.output_dir)
-                _save_kit_model(self.model, out)
-                paddle.save(self.args, str(out / "training_args.bin"))
-
-            def compute_loss(self, model, inputs, return_outputs=False):
-                out = super().compute_loss(model, inputs, return_outputs=return_outputs)
-                if model.training:
-                    step_losses.append(float((out[0] if return_outputs else out).detach()))
-                return out
-
-        common, strategy = _training_kwargs(args, eval_ds)
+    @staticmethod
+    def training_arguments(common, strategy, args, log_path):
+        import paddle
+        from paddlenlp.trainer import TrainingArguments
         gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count()
-        targs = TrainingArguments(**common, evaluation_strategy=strategy, report_to=args.report_to_paddle,
-                                  logging_dir=str(Path(log_path).parent / "visualdl"), device="gpu" if gpu else "cpu")
-        return _assemble(KitTrainer, TrainerCallback, EarlyStoppingCallback, targs, args, model, train_ds, eval_ds,
-                         compute_metrics, paddle.to_tensor, pad_id, write, step_losses)
-
-    predictions = staticmethod(_predictions)
-    predictions_pair = staticmethod(_predictions_pair)
+        return _checked(TrainingArguments, **common, evaluation_strategy=strategy, report_to=args.report_to_paddle,
+                        logging_dir=str(Path(log_path).parent / "visualdl"), device="gpu" if gpu else "cpu")
 
     @staticmethod
     def train(trainer, resume_from_checkpoint=None):
