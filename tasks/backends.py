@@ -177,8 +177,9 @@ class TorchBackend(Backend):
     def load_model(self, args, num_labels: int):
         """transformers' Funnel class / the GAU-alpha reference, through the kit's loader: a directory written by
         either backend loads; a head of another size is re-initialised (HF's ignore_mismatched_sizes)."""
-        from torch_ref.loading import from_pretrained
-        return from_pretrained(args.model_name_or_path, _class_name(args), allow_new_head=True, num_labels=num_labels)
+        import torch_ref
+        return torch_ref.from_pretrained(args.model_name_or_path, _class_name(args), allow_new_head=True,
+                                         num_labels=num_labels)
 
     @staticmethod
     def framework():

@@ -1,5 +1,5 @@
 """The PyTorch reference for Funnel-Transformer is transformers' modeling_funnel.py itself. Its classes load any kit
-checkpoint (either layout) with torch_ref.loading.from_pretrained(path, "FunnelFor...")."""
+checkpoint (either layout) with torch_ref.from_pretrained(path, "FunnelFor...")."""
 from transformers import FunnelConfig
 from transformers.models.funnel import modeling_funnel
 from transformers.models.funnel.modeling_funnel import (  # noqa: F401
@@ -18,8 +18,4 @@ from reprokit.funnel_table import ARCHITECTURES
 CLASSES = {name: getattr(modeling_funnel, name) for name in ARCHITECTURES}
 
 
-def config_from_dict(d: dict) -> FunnelConfig:
-    return FunnelConfig.from_dict(d)
-
-
-__all__ = ["FunnelConfig", "CLASSES", "config_from_dict", *ARCHITECTURES]
+__all__ = ["FunnelConfig", "CLASSES", *ARCHITECTURES]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields
+from typing import ClassVar
 from pathlib import Path
 
 import torch
@@ -33,6 +34,7 @@ _ACT = {"swish": nn.SiLU, "silu": nn.SiLU, "gelu": nn.GELU, "relu": nn.ReLU, "ta
 
 @dataclass
 class GAUAlphaConfig:
+    model_type: ClassVar[str] = "gau_alpha"
     vocab_size: int = 12000
     hidden_size: int = 768
     intermediate_size: int = 1536
@@ -100,7 +102,7 @@ class GAUAlphaConfig:
         d = asdict(self)
         extra = d.pop("extra")
         # PaddleNLP's names too, equal to ours, so PaddleNLP's GAU-alpha reads the same values
-        return {**extra, **d, "norm_eps": self.layer_norm_eps, "activation": self.hidden_act, "model_type": "gau_alpha"}
+        return {**extra, **d, "norm_eps": self.layer_norm_eps, "activation": self.hidden_act, "model_type": self.model_type}
 
 
 def attention_normalize(a, l, method, variant, mask):
@@ -243,6 +245,7 @@ class GAUAlphaEncoder(nn.Module):
 
 class GAUAlphaPreTrainedModel(nn.Module):
     base_model_prefix = "gau_alpha"
+    config_class = GAUAlphaConfig
 
     def __init__(self, config: GAUAlphaConfig) -> None:
         super().__init__()
@@ -268,14 +271,20 @@ class GAUAlphaPreTrainedModel(nn.Module):
         """Load a HF-style torch directory or a Paddle one, through the table (torch_ref/loading.py), in eval mode.
         allow_new_head: head parameters absent or mis-shaped in the checkpoint (a new num_labels) keep their init."""
         from .loading import from_pretrained
-        return from_pretrained(directory, cls.__name__, allow_new_head=allow_new_head, trust_pickle=trust_pickle,
-                               **overrides)
+        return from_pretrained(directory, cls, allow_new_head=allow_new_head, trust_pickle=trust_pickle, **overrides)
 
     def _output_flags(self, output_attentions, output_hidden_states, return_dict):
         c = self.config
         return (c.output_attentions if output_attentions is None else output_attentions,
                 c.output_hidden_states if output_hidden_states is None else output_hidden_states,
                 c.return_dict if return_dict is None else return_dict)
+
+    def _encode(self, input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                return_dict):
+        """A head's encoder call: the encoder's ModelOutput, and whether the head itself returns one."""
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                                 return_dict=True)
+        return outputs, self._output_flags(None, None, return_dict)[2]
 
     def post_init(self):
         for module in self.modules():
@@ -325,9 +334,8 @@ class GAUAlphaForMaskedLM(GAUAlphaPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None):
-        return_dict = self._output_flags(None, None, return_dict)[2]
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                                 return_dict=True)
+        outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
+                                            output_hidden_states, return_dict)
         logits = self.cls.predictions.decoder(outputs.last_hidden_state)
         loss = None
         if labels is not None:
@@ -384,9 +392,8 @@ class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None):
-        return_dict = self._output_flags(None, None, return_dict)[2]
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                                 return_dict=True)
+        outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
+                                            output_hidden_states, return_dict)
         logits = self.classifier(self.sequence_summary(outputs.last_hidden_state))
         loss = None
         if labels is not None:
@@ -420,8 +427,7 @@ class GAUAlphaForMultipleChoice(GAUAlphaPreTrainedModel):
         num_choices = input_ids.shape[1]
         flat = [t.reshape(-1, t.shape[-1]) if t is not None else None for t in (input_ids, attention_mask,
                                                                                  token_type_ids)]
-        return_dict = self._output_flags(None, None, return_dict)[2]
-        outputs = self.gau_alpha(*flat, output_attentions, output_hidden_states, return_dict=True)
+        outputs, return_dict = self._encode(*flat, output_attentions, output_hidden_states, return_dict)
         logits = self.classifier(self.sequence_summary(outputs.last_hidden_state)).reshape(-1, num_choices)
         loss = F.cross_entropy(logits, labels) if labels is not None else None
         return _head_output(MultipleChoiceModelOutput, return_dict, outputs, loss, logits=logits)
@@ -438,9 +444,8 @@ class GAUAlphaForTokenClassification(GAUAlphaPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None):
-        return_dict = self._output_flags(None, None, return_dict)[2]
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                                 return_dict=True)
+        outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
+                                            output_hidden_states, return_dict)
         logits = self.classifier(self.dropout(outputs.last_hidden_state))
         loss = F.cross_entropy(logits.reshape(-1, self.num_labels), labels.reshape(-1)) if labels is not None \
             else None
@@ -456,9 +461,8 @@ class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, start_positions=None,
                 end_positions=None, output_attentions=None, output_hidden_states=None, return_dict=None):
-        return_dict = self._output_flags(None, None, return_dict)[2]
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                                 return_dict=True)
+        outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
+                                            output_hidden_states, return_dict)
         start_logits, end_logits = self.qa_outputs(outputs.last_hidden_state).split(1, dim=-1)
         start_logits, end_logits = start_logits.squeeze(-1), end_logits.squeeze(-1)
         loss = None
@@ -476,10 +480,8 @@ def load_config(directory) -> GAUAlphaConfig:
     return GAUAlphaConfig.from_json_file(Path(directory) / "config.json")
 
 
-def config_from_dict(d: dict) -> GAUAlphaConfig:
-    return GAUAlphaConfig.from_dict(d)
 
 
 ARCHITECTURES = ["GAUAlphaModel", "GAUAlphaForMaskedLM", "GAUAlphaForSequenceClassification",
                  "GAUAlphaForMultipleChoice", "GAUAlphaForTokenClassification", "GAUAlphaForQuestionAnswering"]
-__all__ = ["GAUAlphaConfig", "SOFTMAX_PLUS_VARIANTS", "load_config", "config_from_dict", *ARCHITECTURES]
+__all__ = ["GAUAlphaConfig", "SOFTMAX_PLUS_VARIANTS", "load_config", *ARCHITECTURES]

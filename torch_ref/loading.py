@@ -2,8 +2,8 @@
 directory in either layout: the plan is reprokit.loading's, the same the Paddle side follows, so a directory written
 by either backend's trainer loads here (a Paddle `model_state.pdparams` too, under the core's pickle rule).
 
-    from torch_ref.loading import from_pretrained
-    model = from_pretrained("out/qnli-paddle", "FunnelForSequenceClassification")
+    import torch_ref
+    model = torch_ref.from_pretrained("out/qnli-paddle", "FunnelForSequenceClassification")
 """
 from __future__ import annotations
 
@@ -13,34 +13,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from reprokit import KitError
-from reprokit.checkpoint import load_state, read_config
+from reprokit.checkpoint import load_state
 from reprokit.loading import config_dict, plan_load
 
 logger = logging.getLogger("torch_ref")
 
 
-def model_class(model_type: str, arch: str):
-    """The torch class named `arch` of the family `model_type`."""
-    if model_type == "funnel":
-        from . import funnel as module
-    elif model_type == "gau_alpha":
-        from . import gau_alpha as module
-    else:
-        raise KitError(f"model_type {model_type!r} is not one of the kit's models (funnel, gau_alpha)")
-    if arch not in module.ARCHITECTURES:
-        raise KitError(f"{arch!r} is not a {model_type} class ({', '.join(module.ARCHITECTURES)})")
-    return getattr(module, arch), module.config_from_dict
-
-
-def from_pretrained(path, arch: str, allow_new_head: bool = False, trust_pickle: bool = False, **config_overrides):
-    """Class `arch` with the weights of the checkpoint in `path` (HF/torch or Paddle layout), in eval mode as
+def from_pretrained(path, cls, allow_new_head: bool = False, trust_pickle: bool = False, **config_overrides):
+    """Class `cls` (its `config_class` reads config.json) with the weights of the checkpoint in `path` (HF/torch or Paddle layout), in eval mode as
     transformers' from_pretrained returns it. allow_new_head: head parameters absent or of another shape in the
     checkpoint (a new num_labels) keep their fresh initialisation, as HF's ignore_mismatched_sizes."""
     path = Path(path)
-    model_type = read_config(path).get("model_type")
-    cls, config_from_dict = model_class(model_type, arch)
-    config = config_from_dict(config_dict(path, model_type, config_overrides))
+    model_type, arch = cls.config_class.model_type, cls.__name__
+    config = cls.config_class.from_dict(config_dict(path, model_type, config_overrides))
     model = cls(config)
     layout, state, weights = load_state(path, trust_pickle=trust_pickle)
     plan = plan_load(model_type, config, arch, state, layout, "torch", str(weights), allow_new_head)

@@ -183,6 +183,13 @@ class GAUAlphaPreTrainedModel(TablePretrainedModel):
                 layer.bias.set_value(paddle.zeros_like(layer.bias))
 
 
+    def _encode(self, input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                return_dict):
+        """A head's encoder call: the encoder's ModelOutput, and whether the head itself returns one."""
+        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
+                                 return_dict=True)
+        return outputs, self._output_flags(None, None, return_dict)[2]
+
     def post_init_heads(self):
         """Initialise the head's layers; the body was initialised (pad row included) by GAUAlphaModel."""
         for name, layer in self.named_sublayers():
@@ -246,9 +253,8 @@ class GAUAlphaForMaskedLM(GAUAlphaPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None):
-        return_dict = self._output_flags(None, None, return_dict)[2]
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                                 return_dict=True)
+        outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
+                                            output_hidden_states, return_dict)
         logits = self.cls.predictions.decoder(outputs.last_hidden_state)
         loss = None
         if labels is not None:
@@ -305,9 +311,8 @@ class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None):
-        return_dict = self._output_flags(None, None, return_dict)[2]
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                                 return_dict=True)
+        outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
+                                            output_hidden_states, return_dict)
         logits = self.classifier(self.sequence_summary(outputs.last_hidden_state))
         loss = None
         if labels is not None:
@@ -341,8 +346,7 @@ class GAUAlphaForMultipleChoice(GAUAlphaPreTrainedModel):
         num_choices = input_ids.shape[1]
         flat = [t.reshape([-1, t.shape[-1]]) if t is not None else None for t in (input_ids, attention_mask,
                                                                                    token_type_ids)]
-        return_dict = self._output_flags(None, None, return_dict)[2]
-        outputs = self.gau_alpha(*flat, output_attentions, output_hidden_states, return_dict=True)
+        outputs, return_dict = self._encode(*flat, output_attentions, output_hidden_states, return_dict)
         logits = self.classifier(self.sequence_summary(outputs.last_hidden_state)).reshape([-1, num_choices])
         loss = cross_entropy(logits, labels) if labels is not None else None
         return _head_output(MultipleChoiceModelOutput, return_dict, outputs, loss, logits=logits)
@@ -359,9 +363,8 @@ class GAUAlphaForTokenClassification(GAUAlphaPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None):
-        return_dict = self._output_flags(None, None, return_dict)[2]
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                                 return_dict=True)
+        outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
+                                            output_hidden_states, return_dict)
         logits = self.classifier(self.dropout(outputs.last_hidden_state))
         loss = cross_entropy(logits.reshape([-1, self.num_labels]), labels.reshape([-1])) if labels is not None \
             else None
@@ -377,9 +380,8 @@ class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, start_positions=None,
                 end_positions=None, output_attentions=None, output_hidden_states=None, return_dict=None):
-        return_dict = self._output_flags(None, None, return_dict)[2]
-        outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                                 return_dict=True)
+        outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
+                                            output_hidden_states, return_dict)
         start_logits, end_logits = paddle.split(self.qa_outputs(outputs.last_hidden_state), 2, axis=-1)
         start_logits, end_logits = start_logits.squeeze(-1), end_logits.squeeze(-1)
         loss = None
