@@ -156,7 +156,7 @@ class Backend:
         def collate(features):
             return {k: fw.to_tensor(v) for k, v in pad_batch(features, pad_id, pad_to=_pad_to(args)).items()}
 
-        callbacks = [Log()]
+        callbacks = [Log(), *self.reporting_callbacks(args)]
         if getattr(args, "early_stopping_patience", 0):
             callbacks.append(fw.EarlyStoppingCallback(early_stopping_patience=args.early_stopping_patience))
         common, strategy = _training_kwargs(args, eval_ds)
@@ -187,6 +187,10 @@ class TorchBackend(Backend):
         import transformers as T
         return SimpleNamespace(Trainer=T.Trainer, TrainerCallback=T.TrainerCallback, to_tensor=torch.from_numpy,
                                EarlyStoppingCallback=T.EarlyStoppingCallback)
+
+    @staticmethod
+    def reporting_callbacks(args):
+        return []  # HF's own integrations (report_to) work as they are
 
     @staticmethod
     def trainable(model):
@@ -278,6 +282,27 @@ class PaddleBackend(Backend):
                                EarlyStoppingCallback=T.EarlyStoppingCallback)
 
     @staticmethod
+    def reporting_callbacks(args):
+        """PaddleNLP 2.8.1's VisualDL callback stops every run at its first step here: it records the arguments as
+        hparams and VisualDL's protobuf refuses Python booleans as int values (TypeError). The same callback with
+        the booleans written as 0/1 replaces it (training_arguments leaves report_to at none for it)."""
+        if args.report_to_paddle != "visualdl":
+            return []
+        from paddlenlp.trainer.integrations import VisualDLCallback
+
+        class VisualDL(VisualDLCallback):
+            def on_train_begin(self, targs, state, control, **kw):
+                if not state.is_world_process_zero:
+                    return
+                if self.vdl_writer is None:
+                    self._init_summary_writer(targs)
+                if self.vdl_writer is not None:
+                    self.vdl_writer.add_text("args", targs.to_json_string())
+                    self.vdl_writer.add_hparams({k: int(v) if isinstance(v, bool) else v
+                                                 for k, v in targs.to_sanitized_dict().items()}, metrics_list=[])
+        return [VisualDL()]
+
+    @staticmethod
     def trainable(model):
         return [(n, p) for n, p in model.named_parameters() if not p.stop_gradient]
 
@@ -331,7 +356,8 @@ class PaddleBackend(Backend):
         import paddle
         from paddlenlp.trainer import TrainingArguments
         gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count()
-        return _checked(TrainingArguments, **common, evaluation_strategy=strategy, report_to=args.report_to_paddle,
+        report_to = "none" if args.report_to_paddle == "visualdl" else args.report_to_paddle  # see reporting_callbacks
+        return _checked(TrainingArguments, **common, evaluation_strategy=strategy, report_to=report_to,
                         logging_dir=str(Path(log_path).parent / "visualdl"), device="gpu" if gpu else "cpu")
 
     @staticmethod

@@ -8,7 +8,8 @@ DATA=${DATA:?set DATA to the GLUE QNLI folder (train.tsv, dev.tsv, test.tsv)}
 BACKEND=${BACKEND:-paddle}
 OUT=${OUT:-out/qnli-funnel-xlarge-$BACKEND}
 EXTRA=${EXTRA:-}   # e.g. "--bf16" or "--fp16" on a GPU, "--torch_compile" with the torch backend
-"${PYTHON:-python}" glue/run_glue.py --backend "$BACKEND" --model_name_or_path "$MODEL" --task_name QNLI --data_dir "$DATA" \
+"${PYTHON:-python}" "$(dirname "$0")/../run_glue.py" --backend "$BACKEND" --model_name_or_path "$MODEL" \
+  --task_name QNLI --data_dir "$DATA" \
   --output_dir "$OUT" --do_train --do_eval --do_predict --max_seq_length 128 --per_device_train_batch_size 24 \
   --learning_rate 1e-5 --num_train_epochs 4 --layer_lr_decay 0.8 --weight_decay 0.01 --warmup_ratio 0.1 \
   --eval_steps 2000 --save_steps 2000 --load_best_model_at_end --metric_for_best_model accuracy --seed 42 $EXTRA

@@ -15,7 +15,8 @@ OUT=${OUT:-out/squad-funnel-xlarge-$BACKEND}
 PER_DEVICE=${PER_DEVICE:-8}
 ACCUM=${ACCUM:-6}
 EXTRA=${EXTRA:-}   # e.g. "--fp16" on a V100, "--bf16 --torch_compile" on an A100/H100 with the torch backend
-"${PYTHON:-python}" squad/run_squad_v1.py --backend "$BACKEND" --model_name_or_path "$MODEL" --paper_protocol \
+"${PYTHON:-python}" "$(dirname "$0")/../run_squad_v1.py" --backend "$BACKEND" --model_name_or_path "$MODEL" \
+  --paper_protocol \
   --train_file "$DATA/train-v2.0.json" --validation_file "$DATA/dev-v2.0.json" \
   --validation_file_v1 "$DATA/dev-v1.1.json" --output_dir "$OUT" --do_train --do_eval \
   --max_seq_length 512 --doc_stride 128 --per_device_train_batch_size "$PER_DEVICE" \

@@ -1,0 +1,132 @@
+"""Every command and snippet in README.md runs as written, in README order, in one temporary folder that holds tiny
+checkpoints and data at the paths the commands name (so a README command can never go stale). What is substituted,
+and nothing else: `.venv/bin/python` -> this interpreter; the repository's script paths -> their absolute paths;
+released model sizes (`--config xlarge`) -> the tiny config; recipes get EXTRA="--max_steps 2". The two set-up
+commands are what .ci/run runs (checked here line by line); they are not run again inside the tests."""
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from parity import funnel as H
+from parity import gau_alpha as GA
+from test_squad_run import CITIES, FILLER, synthetic_squad
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+SETUP_PREFIX = "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt -e . && "
+QNLI_WORDS = ["is", "it", "good", "bad", "the", "movie", "plot", "fine", "what", "was"]
+VOCAB = ["<pad>", "<unk>", "<cls>", "<sep>", "<mask>", ".", "?", "where", "did", "go", "who", "he"] + FILLER + CITIES \
+    + [w for w in QNLI_WORDS if w not in FILLER]
+CHARS = list("今天气很好我们去公园玩心情不错的是了")
+
+
+def blocks():
+    """(language, text) of every fenced block."""
+    return re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)
+
+
+def commands(text):
+    """The commands of a sh block: continuation lines joined, comments dropped."""
+    out, current = [], ""
+    for line in text.splitlines():
+        line = re.sub(r"\s+#.*$", "", line) if not line.lstrip().startswith("#") else ""
+        if not line.strip():
+            continue
+        current += line.rstrip()
+        if current.endswith("\\"):
+            current = current[:-1] + " "
+            continue
+        out.append(current.strip())
+        current = ""
+    return out
+
+
+def test_setup_commands_are_what_ci_runs():
+    setup = [c for lang, b in blocks() if lang == "sh" for c in commands(b) if c.startswith("python3 -m venv")]
+    assert [c[len(SETUP_PREFIX):] for c in setup] == [".venv/bin/python compare.py", ".venv/bin/python -m pytest -q"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 -m venv .venv" in ci and ".venv/bin/pip install -q -r requirements.txt -e ." in ci
+    assert ci.rstrip().splitlines()[-1] == ".venv/bin/python -m pytest -q"
+
+
+def make_fixtures(d: Path):
+    """The checkpoints and data the README's commands name, tiny, at those paths."""
+    H.save_tiny_checkpoint(d / "path/to/funnel-xlarge", "FunnelModel", VOCAB, max_position_embeddings=512)
+    gau = d / "path/to/chinese_GAU-alpha-char_L-24_H-768"
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "，", "。"] + CHARS
+    kw = GA.config_kwargs(GA.TINY, "GAUAlphaForMaskedLM", vocab_size=len(vocab), max_position_embeddings=64)
+    GA.build_torch(kw, "GAUAlphaForMaskedLM").save_pretrained(gau)
+    (gau / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    qnli = d / "glue_data/QNLI"
+    qnli.mkdir(parents=True)
+    rows = [("is it good", "it is good", "entailment"), ("what was bad", "the movie was fine", "not_entailment"),
+            ("is the plot good", "the plot is bad", "not_entailment"), ("was it fine", "it was fine", "entailment")]
+    for split, n in (("train", 12), ("dev", 4), ("test", 4)):
+        lines = ["index\tquestion\tsentence" + ("" if split == "test" else "\tlabel")]
+        lines += [f"{i}\t{q}\t{a}" + ("" if split == "test" else f"\t{y}")
+                  for i, (q, a, y) in enumerate((rows * 3)[:n])]
+        (qnli / f"{split}.tsv").write_text("\n".join(lines) + "\n")
+    squad = d / "squad_data"
+    squad.mkdir()
+    synthetic_squad(squad / "train-v1.1.json", 8, 0)
+    synthetic_squad(squad / "dev-v1.1.json", 4, 1)
+    synthetic_squad(squad / "train-v2.0.json", 9, 2, v2=True)
+    synthetic_squad(squad / "dev-v2.0.json", 6, 3, v2=True)
+    (d / "sentences.txt").write_text("the man went to paris\nwhere did he go ?\tthe old city\n")
+
+
+def to_argv(command):
+    """A README command as argv (+ its leading VAR=value environment), with the substitutions of the docstring."""
+    words = shlex.split(command)
+    env = {}
+    while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+        k, v = words.pop(0).split("=", 1)
+        env[k] = v
+    if words[0] == ".venv/bin/python":
+        words[0] = sys.executable
+    assert words[0] in (sys.executable, "bash"), f"a README command that is neither python nor bash: {command}"
+    out = []
+    for i, w in enumerate(words):
+        if (ROOT / w).is_file() and not w.startswith("path/to"):
+            w = str(ROOT / w)
+        if i and words[i - 1] == "--config" and w in H.RELEASED:
+            w = "tiny"
+        out.append(w)
+    if words[0] == "bash":
+        env.update(PYTHON=sys.executable, EXTRA="--max_steps 2")
+    return out, env
+
+
+def test_every_readme_command_runs_as_written(tmp_path):
+    make_fixtures(tmp_path)
+    runnable = [(lang, b) for lang, b in blocks() if lang in ("sh", "python")]
+    assert len(runnable) >= 10
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    ran = []
+    for lang, block in runnable:
+        if lang == "python":
+            r = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True)
+            assert r.returncode == 0, f"README python block failed:\n{block}\n{r.stderr[-3000:]}"
+            ran.append("python block")
+            continue
+        for command in commands(block):
+            if command.startswith("python3 -m venv"):
+                continue  # the set-up commands: .ci/run (test_setup_commands_are_what_ci_runs)
+            argv, extra = to_argv(command)
+            r = subprocess.run(argv, cwd=tmp_path, env={**env, **extra}, capture_output=True, text=True)
+            assert r.returncode == 0, f"README command failed:\n{command}\n{r.stderr[-3000:]}"
+            ran.append(command)
+    assert any("compare.py" in c for c in ran) and any("run_squad_v1.py" in c for c in ran)
+    # what the commands promise is there: the reports, the leaderboard zip, the evaluation, the converted dirs
+    assert json.loads((tmp_path / "logs/compare/all_tiny.json").read_text())["verdict"] == "PASS"
+    assert (tmp_path / "submission.zip").is_file() and (tmp_path / "submission/QNLI.tsv").is_file()
+    assert (tmp_path / "out/funnel-hf/model.safetensors").is_file()
+    assert json.loads((tmp_path / "out/squad-paper/eval/results.json").read_text())["total"] == 6
+    assert any((tmp_path / "logs/glue/QNLI/paddle/visualdl").iterdir())  # the default reporting (VisualDL) works
+    assert not (ROOT / "out").exists()  # nothing written into the repository
