@@ -24,7 +24,8 @@ from glue import data as G
 from tasks.batches import FeatureDataset
 from tasks.tokenization import tokenizer_for
 from tasks.cli import (add_training_args, check_best_model_args, check_output_dir, is_main_process, open_log_dir,
-                          plot_log, run_reporting_errors, save_side_files,
+                          command_line, plot_log, run_reporting_errors, save_side_files,
+                          write_run_info,
                           write_step_losses)
 
 
@@ -48,10 +49,28 @@ def parse_args(argv=None):
     return args
 
 
+def use_fetched_data(args, task) -> None:
+    """No data path given: the copy fetch.py laid out (`python fetch.py glue/<task>`), raw TSV folder or HF parquet
+    files per split; a missing one is a one-line error naming the fetch command."""
+    from artifacts.fetching import data_path
+    folder = data_path("glue/" + task.name.lower().replace("-", ""))
+    parquet = sorted(folder.glob("*.parquet"))
+    if not parquet:
+        args.data_dir = str(folder)
+        return
+    for split, attr in (("train", "train_file"), ("validation", "validation_file"), ("test", "test_file")):
+        found = [p for p in parquet if p.name.startswith(split + "-")]
+        if found:
+            setattr(args, attr, str(found[0]))
+
+
 def load_examples(args, task):
     """{"train": [...], "dev": {name: [...]}, "test": {name: [...]}} for the splits the run needs."""
     data = {"dev": {}, "test": {}}
     reports = []
+
+    if not (args.data_dir or args.train_file or args.validation_file or args.test_file):
+        use_fetched_data(args, task)
 
     def from_dir(split):
         if not args.data_dir:
@@ -97,7 +116,9 @@ def write_predictions(task, trainer, backend, test_splits: dict, tok, max_seq_le
 
 
 def main(argv=None) -> int:
-    return run_reporting_errors(run, parse_args(argv))
+    args = parse_args(argv)
+    args.command = command_line("glue/run_glue.py", argv)
+    return run_reporting_errors(run, args)
 
 
 def run(args) -> int:
@@ -134,6 +155,8 @@ def run(args) -> int:
         backend.train(trainer, args.resume_from_checkpoint)
         trainer.save_model(args.output_dir)
         save_side_files(args.model_name_or_path, args.output_dir)
+        if main_process:
+            write_run_info(args, log_dir, task.name)
         write_step_losses(log_dir, trainer.step_losses)
     if args.do_eval or args.do_train:
         for name, ds in dev.items():

@@ -32,7 +32,8 @@ from squad.evaluation import evaluate_v1, evaluate_v2
 from squad.postprocess import postprocess, write_predictions
 from tasks.tokenization import tokenizer_for
 from tasks.cli import (add_training_args, check_output_dir, is_main_process, open_log_dir,
-                          plot_log, run_reporting_errors, save_side_files,
+                          command_line, plot_log, run_reporting_errors, save_side_files,
+                          write_run_info,
                           write_step_losses)
 
 
@@ -59,7 +60,23 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
-    return run_reporting_errors(run, parse_args(argv))
+    args = parse_args(argv)
+    args.command = command_line("squad/run_squad_v1.py", argv)
+    return run_reporting_errors(run, args)
+
+
+def use_fetched_data(args, version: str) -> None:
+    """No data file given: the official JSON files fetch.py laid out (`python fetch.py squad/v2.0`, squad/v1.1); a
+    missing one is a one-line error naming the fetch command."""
+    from artifacts.fetching import data_path
+    if args.train_file or args.validation_file or args.validation_file_v1 or args.test_file:
+        return
+    wanted = [("train_file", version, "train") if args.do_train else None,
+              ("validation_file", version, "dev") if args.do_eval or args.do_train else None,
+              ("validation_file_v1", "v1.1", "dev") if args.paper_protocol else None]
+    for attr, v, split in filter(None, wanted):
+        if not getattr(args, attr):
+            setattr(args, attr, str(data_path(f"squad/{v}") / f"{split}-{v}.json"))
 
 
 def load(path, what, limit=None):
@@ -83,6 +100,7 @@ def run(args) -> int:
         raise KitError("--paper_protocol needs --validation_file (v2.0 dev) and --validation_file_v1 (v1.1 dev)")
     check_output_dir(args)
     version = "v2.0" if args.version_2_with_negative else "v1.1"
+    use_fetched_data(args, version)
     tok = tokenizer_for(args.model_name_or_path, fast_only=True)
     splits, reports = {}, []
     if args.do_train:
@@ -122,6 +140,8 @@ def run(args) -> int:
         backend.train(trainer, args.resume_from_checkpoint)
         trainer.save_model(args.output_dir)
         save_side_files(args.model_name_or_path, args.output_dir)
+        if main_process:
+            write_run_info(args, log_dir, f"SQuAD {version}")
         write_step_losses(log_dir, trainer.step_losses)
 
     results = {}

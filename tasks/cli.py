@@ -121,6 +121,33 @@ def open_log_dir(args, default: Path) -> Path:
     return log_path
 
 
+def command_line(script: str, argv=None) -> str:
+    """The command as a user would type it again: `python glue/run_glue.py --flag value ...`."""
+    import shlex
+    import sys
+    return "python " + script + " " + " ".join(shlex.quote(str(a)) for a in (sys.argv[1:] if argv is None else argv))
+
+
+def write_run_info(args, log_dir: Path, task: str) -> None:
+    """kit_run.json beside a fine-tuned model: what produced it (command, git commit, date, machine, seed) and where
+    its logs are; what fetch.py --publish and the paper tables read."""
+    import datetime
+    import platform
+    import subprocess
+    here = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    info = {"task": task, "backend": args.backend, "command": getattr(args, "command", None),
+            "log_dir": str(Path(log_dir).resolve()), "git_commit": commit, "seed": args.seed,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
+            "model_name_or_path": str(args.model_name_or_path)}
+    (Path(args.output_dir) / "kit_run.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
 def write_step_losses(log_dir: Path, losses) -> None:
     """Each process of a distributed run logs its own shard's losses."""
     rank, world = rank_and_world()
