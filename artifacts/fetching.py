@@ -173,6 +173,29 @@ def _hub_source(name, entry, source, lock, endpoint) -> Plan:
     return Plan(name, Path(), items, source, revision=info.sha)
 
 
+def _aistudio_source(name, entry, source, lock) -> Plan:
+    """Files of an AI Studio repo, at the URLs and with the headers aistudio-sdk uses (STUDIO_GIT_HOST,
+    AISTUDIO_ACCESS_TOKEN), through the kit's verified downloader: the SDK itself keeps a 404's body as the file and
+    never fetches an existing blob again. Expectations: the registry's sha256 (a release lists every file) or the lock."""
+    from urllib.parse import quote
+
+    from aistudio_sdk import config
+    from aistudio_sdk.requests.hub import _header_fill
+    host = os.getenv("STUDIO_GIT_HOST", config.STUDIO_GIT_HOST_DEFAULT).rstrip("/")
+    user, repo = source["repo"].split("/")
+    rev = source.get("revision", "master")
+    known, locked = entry.get("files", {}), _lock_files(lock, name)
+    items = []
+    for f in source["files"]:
+        url = f"{host}/api/v1/repos/{quote(user, safe='')}/{quote(repo, safe='')}/media/{quote(f, safe='')}" + \
+            ("" if rev == "master" else f"?ref={quote(rev, safe='')}")
+        rec = known.get(f) or locked.get(f)
+        exp = Expected(size=rec["size"], sha256=rec["sha256"]) if rec else Expected()
+        items.append(Item(f, url, exp, headers=_header_fill(), trusted_by=("registry" if f in known else "lock")
+                          if rec else None))
+    return Plan(name, Path(), items, source)
+
+
 def plan(name: str, entry: dict, dest: Path, lock: dict, mirror: Optional[str], endpoint: Optional[str]) -> Plan:
     sources = entry["sources"]
     if mirror:
@@ -182,8 +205,12 @@ def plan(name: str, entry: dict, dest: Path, lock: dict, mirror: Optional[str], 
     errors = []
     for source in sources:
         try:
-            p = _hub_source(name, entry, source, lock, endpoint) if source["mirror"] == "hf" else \
-                _items_source(name, entry, source, lock)
+            if source["mirror"] == "hf":
+                p = _hub_source(name, entry, source, lock, endpoint)
+            elif source["mirror"] == "aistudio":
+                p = _aistudio_source(name, entry, source, lock)
+            else:
+                p = _items_source(name, entry, source, lock)
         except KitError as e:
             errors.append(str(e))
             continue

@@ -254,6 +254,17 @@ def test_publish_then_fetch_back_predicts_the_same_on_both_backends(hub, tmp_pat
                       registry_files=[release / "registry_entry.json"])
     state = json.loads((got / ".fetch.json").read_text())
     assert {f["verified_by"] for f in state["files"].values()} == {"registry"}
+    # the same release from an AI Studio repo (aistudio-sdk's URLs and headers), verified the same way
+    monkeypatch.setenv("STUDIO_GIT_HOST", hub.url)
+    for rel, content in files.items():
+        hub.files[f"/api/v1/repos/me/stsb-funnel/media/{rel}"] = content
+    via = quiet_fetch("me/stsb-funnel", tmp_path / "clean-aistudio", mirror="aistudio",
+                      registry_files=[release / "registry_entry.json"])
+    assert all((via / rel).read_bytes() == (got / rel).read_bytes() for rel in state["files"])
+    hub.files["/api/v1/repos/me/stsb-funnel/media/config.json"] = b'{"corrupted": 1}'
+    with pytest.raises(KitError, match="config.json: .*expected"):
+        quiet_fetch("me/stsb-funnel", tmp_path / "bad-aistudio", mirror="aistudio",
+                    registry_files=[release / "registry_entry.json"])
     expected = (run / "STS-B.tsv").read_text()
     for backend, model in (("torch", got), ("paddle", got), ("paddle", got / "paddle")):
         sub = tmp_path / f"sub-{backend}-{model.name}"
