@@ -290,3 +290,33 @@ def test_squad_script_reads_fetched_files_or_names_the_command(tmp_path, monkeyp
     (folder / ".fetch.json").write_text(json.dumps({"complete": True, "files": {}}))
     assert run_squad(args) == 0
     assert json.loads((tmp_path / "o" / "eval" / "results.json").read_text()).keys() == {"exact_match", "f1"}
+
+
+def test_model_converted_on_arrival_and_the_pickle_rule(hub, tmp_path, capsys):
+    """--to paddle converts a fetched torch checkpoint beside it (loadable by the Paddle port); a pickled .pdparams
+    that matched no expectation (a URL without --sha256) is not vouched for: reading it needs --trust-pickle."""
+    from parity import funnel as H
+    from reprokit.checkpoint import load_state
+    from reprokit.files import sha256_file
+    src = tmp_path / "src"
+    H.save_tiny_checkpoint(src / "m", "FunnelForQuestionAnswering", ["<pad>", "<unk>", "<cls>", "<sep>", "a", "b"])
+    files = {p.name: p.read_bytes() for p in (src / "m").iterdir() if p.is_file()}
+    hub.add_repo("org/tiny-funnel", files, sha=SHA)
+    assert fetch_main([f"hf://org/tiny-funnel@{SHA}", "--endpoint", hub.url, "--to", "paddle", "--dest",
+                       str(tmp_path / "d"), "--quiet"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()[-1]
+    assert out.endswith("-paddle")
+    layout, state, _ = load_state(out)
+    assert layout == "paddle" and "qa_outputs.weight" in state
+    import paddlenlp_ext
+    paddlenlp_ext.FunnelForQuestionAnswering.from_pretrained(out)
+    # a pickle fetched from a bare URL: recorded in the lock, vouched for by nothing
+    hub.files["/files/model_state.pdparams"] = (tmp_path / "d" / "hf" / "org" / f"tiny-funnel_at_{SHA}-paddle" /
+                                                "model_state.pdparams").read_bytes()
+    got = quiet_fetch(hub.url + "/files/model_state.pdparams", tmp_path / "e")
+    assert not (got.parent / "kit_manifest.json").exists()
+    (got.parent / "config.json").write_text((src / "m" / "config.json").read_text())
+    with pytest.raises(KitError, match="a pickle from an unknown source"):
+        load_state(got.parent)
+    assert sha256_file(got) == json.loads((tmp_path / "e" / "fetch.lock.json").read_text())[
+        hub.url + "/files/model_state.pdparams"]["files"]["model_state.pdparams"]["sha256"]
