@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from reprokit import KitError
+from tasks.batches import text_pair_features
 
 csv.field_size_limit(sys.maxsize)
 
@@ -226,18 +227,8 @@ def compute_metrics(task: Task, predictions: np.ndarray, labels: np.ndarray) -> 
     return {"accuracy": acc}
 
 
-# ---- features ---------------------------------------------------------------------------------------------------------
-def featurize(examples: Sequence[Example], tokenizer, max_seq_length: int, regression: bool) -> List[dict]:
-    """Token ids, token types and the label of each example, unpadded (dynamic padding happens per batch)."""
-    feats = []
-    for ex in examples:
-        enc = tokenizer(ex.text_a, ex.text_b, truncation=True, max_length=max_seq_length)
-        f = {"input_ids": list(enc["input_ids"]), "token_type_ids": list(enc.get("token_type_ids") or
-                                                                        [0] * len(enc["input_ids"]))}
-        if ex.label is not None:
-            f["labels"] = float(ex.label) if regression else int(ex.label)
-        feats.append(f)
-    return feats
+# ---- features: the sentence(-pair) featuriser every classification task shares -------------------------------------
+featurize = text_pair_features
 
 
 # ---- leaderboard files -----------------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ def _training_kwargs(args, eval_ds):
         num_train_epochs=args.num_train_epochs, max_steps=args.max_steps, warmup_ratio=args.warmup_ratio,
         warmup_steps=getattr(args, "warmup_steps", 0), label_names=HEADS[_head(args)][0],
         weight_decay=args.weight_decay, gradient_accumulation_steps=args.gradient_accumulation_steps,
+        lr_scheduler_type=getattr(args, "lr_scheduler_type", "linear"),
         fp16=args.fp16, bf16=args.bf16, seed=args.seed, logging_steps=args.logging_steps,
         eval_steps=eval_steps or None, save_strategy="steps" if args.save_steps else "epoch",
         save_steps=args.save_steps or 500, save_total_limit=args.save_total_limit,
@@ -202,9 +203,12 @@ class TorchBackend(Backend):
         groups = {}
         for n, p in named:
             groups.setdefault(rates[n], []).append(p)
-        return torch.optim.AdamW([{"params": ps, "lr": args.learning_rate * s, "weight_decay": wd}
-                                  for (s, wd), ps in groups.items()],
-                                 lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon)
+        groups = [{"params": ps, "lr": args.learning_rate * s, "weight_decay": wd} for (s, wd), ps in groups.items()]
+        if getattr(args, "optim", "adamw") == "adafactor":  # as HF's Trainer builds it for --optim adafactor
+            from transformers.optimization import Adafactor
+            return Adafactor(groups, lr=args.learning_rate, scale_parameter=False, relative_step=False)
+        return torch.optim.AdamW(groups, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2),
+                                 eps=args.adam_epsilon)
 
     @staticmethod
     def train_sampler(trainer, args):
@@ -315,12 +319,14 @@ class PaddleBackend(Backend):
             p.optimize_attr["learning_rate"] = scale  # paddle multiplies the scheduler's lr by it
             if wd:
                 decay.add(p.name)
-        return paddle.optimizer.AdamW(
-            learning_rate=trainer.lr_scheduler if lr_scheduler is None else lr_scheduler,
-            parameters=[p for _, p in named], weight_decay=args.weight_decay,
-            apply_decay_param_fun=lambda name: name in decay, beta1=args.adam_beta1, beta2=args.adam_beta2,
-            epsilon=args.adam_epsilon,
-            grad_clip=paddle.nn.ClipGradByGlobalNorm(args.max_grad_norm) if args.max_grad_norm > 0 else None)
+        common = dict(learning_rate=trainer.lr_scheduler if lr_scheduler is None else lr_scheduler,
+                      parameters=[p for _, p in named], weight_decay=args.weight_decay,
+                      apply_decay_param_fun=lambda name: name in decay,
+                      grad_clip=paddle.nn.ClipGradByGlobalNorm(args.max_grad_norm) if args.max_grad_norm > 0 else None)
+        if getattr(args, "optim", "adamw") == "adafactor":
+            from tasks.adafactor import Adafactor
+            return Adafactor(**common)
+        return paddle.optimizer.AdamW(**common, beta1=args.adam_beta1, beta2=args.adam_beta2, epsilon=args.adam_epsilon)
 
     @staticmethod
     def train_sampler(trainer, args):

@@ -49,3 +49,19 @@ def pad_batch(features: Sequence[dict], pad_token_id: int = 0, pad_to_multiple_o
         if key in features[0]:
             batch[key] = np.asarray([f[key] for f in features], dtype=np.int64)
     return batch
+
+
+def text_pair_features(examples: Sequence, tokenizer, max_seq_length: int, regression: bool = False,
+                       zero_token_types: bool = False) -> List[dict]:
+    """Token ids, token types and the label of each example (anything with text_a, text_b, label), unpadded (dynamic
+    padding happens per batch). zero_token_types: pairs get token type 0 throughout (the GAU-alpha CLUE recipe)."""
+    feats = []
+    for ex in examples:
+        enc = tokenizer(ex.text_a, ex.text_b, truncation=True, max_length=max_seq_length)
+        ids = list(enc["input_ids"])
+        types = [0] * len(ids) if zero_token_types else list(enc.get("token_type_ids") or [0] * len(ids))
+        f = {"input_ids": ids, "token_type_ids": types}
+        if ex.label is not None:
+            f["labels"] = float(ex.label) if regression else int(ex.label)
+        feats.append(f)
+    return feats

@@ -33,6 +33,9 @@ def add_training_args(ap, max_seq_length: int = 128, batch_size: int = 8, learni
     a("--warmup_steps", type=int, default=0, help="wins over --warmup_ratio when > 0")
     a("--weight_decay", type=float, default=0.0)
     a("--layer_lr_decay", type=float, default=1.0, help="lr x decay^(layers above); 1 = off")
+    a("--optim", choices=["adamw", "adafactor"], default="adamw",
+      help="adafactor: HF's Adafactor on torch, the same algorithm on Paddle (tasks/adafactor.py)")
+    a("--lr_scheduler_type", choices=["linear", "constant", "cosine"], default="linear")
     a("--adam_beta1", type=float, default=0.9)
     a("--adam_beta2", type=float, default=0.999)
     a("--adam_epsilon", type=float, default=1e-8)

@@ -15,6 +15,7 @@ import pytest
 
 from parity import funnel as H
 from parity import gau_alpha as GA
+from test_clue import clue_fixture
 from test_squad_run import CITIES, FILLER, synthetic_squad
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +79,7 @@ def make_fixtures(d: Path):
     synthetic_squad(squad / "dev-v1.1.json", 4, 1)
     synthetic_squad(squad / "train-v2.0.json", 9, 2, v2=True)
     synthetic_squad(squad / "dev-v2.0.json", 6, 3, v2=True)
+    clue_fixture(d / "clue_data")
     (d / "sentences.txt").write_text("the man went to paris\nwhere did he go ?\tthe old city\n")
 
 
@@ -129,4 +131,5 @@ def test_every_readme_command_runs_as_written(tmp_path):
     assert (tmp_path / "out/funnel-hf/model.safetensors").is_file()
     assert json.loads((tmp_path / "out/squad-paper/eval/results.json").read_text())["total"] == 6
     assert any((tmp_path / "logs/glue/QNLI/paddle/visualdl").iterdir())  # the default reporting (VisualDL) works
+    assert (tmp_path / "out/csl/csl_predict.json").is_file() and (tmp_path / "out/csl.zip").is_file()
     assert not (ROOT / "out").exists()  # nothing written into the repository

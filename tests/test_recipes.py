@@ -49,3 +49,21 @@ def test_qnli_recipe(tmp_path):
                  "--report_to none")
     assert (tmp_path / "out" / "QNLI.tsv").is_file()
     assert json.loads((logs / "args.json").read_text())["layer_lr_decay"] == 0.8
+
+
+@pytest.mark.parametrize("task", ["cluewsc2020", "csl"])
+def test_clue_recipe(tmp_path, task):
+    from tests.test_clue import clue_fixture, gau_checkpoint
+    data = clue_fixture(tmp_path / "clue") / task
+    logs = tmp_path / "logs"
+    run = recipe("clue/recipes/gau_alpha_clue.sh", tmp_path, MODEL=gau_checkpoint(tmp_path), TASK=task, DATA=data,
+                 BACKEND="paddle", OUT=tmp_path / "out",
+                 EXTRA=f"--max_steps 2 --per_device_train_batch_size 2 --log_dir {logs} --figure_dir {tmp_path} "
+                       "--report_to none")
+    expected = {"cluewsc2020": "80.59", "csl": "85.5"}[task]
+    assert run.stdout.strip().splitlines()[-1] == f"expected dev accuracy for {task} (GAU-alpha-pytorch, Adafactor): " \
+                                                  f"{expected}"
+    args = json.loads((logs / "args.json").read_text())
+    assert (args["optim"], args["learning_rate"], args["lr_scheduler_type"]) == ("adafactor", 5e-4, "constant")
+    assert args["num_train_epochs"] == (30 if task == "cluewsc2020" else 10)
+    assert (tmp_path / "out.zip").is_file()
