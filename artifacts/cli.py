@@ -26,7 +26,7 @@ def main(argv=None) -> int:
                                  epilog="\n".join(__doc__.split("\n")[2:]))
     ap.add_argument("targets", nargs="*", help="registry names, hf://ORG/REPO@REV or https:// URLs")
     ap.add_argument("--list", action="store_true", help="list the registry")
-    ap.add_argument("--dest", help=f"where artefacts go (default: $REPROKIT_HOME or ~/.cache/reprokit)")
+    ap.add_argument("--dest", help="where artefacts go (default: $REPROKIT_HOME or ~/.cache/reprokit)")
     ap.add_argument("--offline", action="store_true", help="use only what was fetched before; fail if missing")
     ap.add_argument("--verify", action="store_true", help="re-hash cached files instead of checking their sizes")
     ap.add_argument("--mirror", choices=["hf", "aistudio", "bos", "https"], help="use only this kind of source")

@@ -22,8 +22,8 @@ from pathlib import Path
 from clue import data as C
 from reprokit import KitError
 from tasks.batches import FeatureDataset, text_pair_features
-from tasks.cli import (add_training_args, check_output_dir, command_line, is_main_process, open_log_dir, plot_log,
-                       run_reporting_errors, save_side_files, write_run_info, write_step_losses)
+from tasks.cli import (add_training_args, check_output_dir, command_line, is_main_process, open_log_dir, plot_run,
+                       run_reporting_errors, train_and_save)
 from tasks.tokenization import tokenizer_for
 
 
@@ -89,12 +89,7 @@ def run(args) -> int:
     trainer = backend.make_trainer(args, model, train_ds, dev_ds, compute_metrics, log_path,
                                    getattr(tok, "pad_token_id", 0) or 0)
     if args.do_train:
-        backend.train(trainer, args.resume_from_checkpoint)
-        trainer.save_model(args.output_dir)
-        save_side_files(args.model_name_or_path, args.output_dir)
-        write_step_losses(log_dir, trainer.step_losses)
-        if main_process:
-            write_run_info(args, log_dir, f"CLUE {task.name}")
+        train_and_save(backend, trainer, args, log_dir, f"CLUE {task.name}")
     if dev_ds is not None:
         m = trainer.evaluate(eval_dataset=dev_ds)
         results = {"dev": {k: float(v) for k, v in m.items() if isinstance(v, (int, float))}}
@@ -108,9 +103,7 @@ def run(args) -> int:
             print(f"wrote {path} ({len(splits['test'])} rows)")
             if args.zip:
                 print(f"wrote {C.zip_submissions(Path(args.output_dir))}")
-    if args.do_train and main_process:
-        plot_log(log_path, Path(args.figure_dir) / f"clue_{task.name}_{args.backend}.png",
-                 f"CLUE {task.name}: {log_dir.name}")
+    plot_run(args, log_path, f"clue_{task.name}", f"CLUE {task.name}")
     return 0
 
 

@@ -24,9 +24,7 @@ from glue import data as G
 from tasks.batches import FeatureDataset
 from tasks.tokenization import tokenizer_for
 from tasks.cli import (add_training_args, check_best_model_args, check_output_dir, is_main_process, open_log_dir,
-                          command_line, plot_log, run_reporting_errors, save_side_files,
-                          write_run_info,
-                          write_step_losses)
+                          command_line, plot_run, run_reporting_errors, train_and_save)
 
 
 def parse_args(argv=None):
@@ -152,12 +150,7 @@ def run(args) -> int:
     trainer = backend.make_trainer(args, model, train_ds, first_dev, compute_metrics, log_path, pad_id)
     results = {}
     if args.do_train:
-        backend.train(trainer, args.resume_from_checkpoint)
-        trainer.save_model(args.output_dir)
-        save_side_files(args.model_name_or_path, args.output_dir)
-        if main_process:
-            write_run_info(args, log_dir, task.name)
-        write_step_losses(log_dir, trainer.step_losses)
+        train_and_save(backend, trainer, args, log_dir, task.name)
     if args.do_eval or args.do_train:
         for name, ds in dev.items():
             prefix = "eval" if name in ("dev", "dev_matched") else "eval_mm"
@@ -170,9 +163,7 @@ def run(args) -> int:
     if args.do_predict:
         write_predictions(task, trainer, backend, data["test"], tok, args.max_seq_length, Path(args.output_dir),
                           write=main_process)
-    if args.do_train and main_process:
-        plot_log(log_path, Path(args.figure_dir) / f"glue_{task.name}_{args.backend}.png",
-                 f"GLUE {task.name}: {log_dir.name}")
+    plot_run(args, log_path, f"glue_{task.name}", f"GLUE {task.name}")
     return 0
 
 

@@ -17,7 +17,6 @@ import zipfile
 from pathlib import Path
 
 
-from reprokit import KitError
 from glue import data as G
 from glue.run_glue import load_examples, parse_args, write_predictions
 

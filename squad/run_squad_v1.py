@@ -32,9 +32,7 @@ from squad.evaluation import evaluate_v1, evaluate_v2
 from squad.postprocess import postprocess, write_predictions
 from tasks.tokenization import tokenizer_for
 from tasks.cli import (add_training_args, check_output_dir, is_main_process, open_log_dir,
-                          command_line, plot_log, run_reporting_errors, save_side_files,
-                          write_run_info,
-                          write_step_losses)
+                          command_line, plot_run, run_reporting_errors, train_and_save)
 
 
 def parse_args(argv=None):
@@ -137,12 +135,7 @@ def run(args) -> int:
     # a compute_metrics is needed: without one PaddleNLP's predict() returns no predictions
     trainer = backend.make_trainer(args, model, train_ds, None, lambda p: {}, log_path, pad_id)
     if args.do_train:
-        backend.train(trainer, args.resume_from_checkpoint)
-        trainer.save_model(args.output_dir)
-        save_side_files(args.model_name_or_path, args.output_dir)
-        if main_process:
-            write_run_info(args, log_dir, f"SQuAD {version}")
-        write_step_losses(log_dir, trainer.step_losses)
+        train_and_save(backend, trainer, args, log_dir, f"SQuAD {version}")
 
     results = {}
     for split, features in eval_features.items():
@@ -175,9 +168,7 @@ def run(args) -> int:
             print(f"paper protocol: v1.1 F1/EM {p['v1.1_f1']:.2f}/{p['v1.1_exact_match']:.2f}, v2.0 best F1/EM "
                   f"{p['v2.0_best_f1']:.2f}/{p['v2.0_best_exact']:.2f} (threshold {p['v2.0_best_f1_thresh']:.3f})")
         (log_dir / "eval_results.json").write_text(json.dumps(results, indent=2) + "\n")
-    if args.do_train and main_process:
-        plot_log(log_path, Path(args.figure_dir) / f"squad_{version}_{args.backend}.png",
-                 f"SQuAD {version}: {log_dir.name}")
+    plot_run(args, log_path, f"squad_{version}", f"SQuAD {version}")
     return 0
 
 

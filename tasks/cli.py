@@ -151,6 +151,23 @@ def write_run_info(args, log_dir: Path, task: str) -> None:
     (Path(args.output_dir) / "kit_run.json").write_text(json.dumps(info, indent=2) + "\n")
 
 
+def train_and_save(backend, trainer, args, log_dir: Path, task: str) -> None:
+    """What every task script does with --do_train: train (or resume), save the model with its tokenizer files,
+    the per-step losses, and (main process) kit_run.json."""
+    backend.train(trainer, args.resume_from_checkpoint)
+    trainer.save_model(args.output_dir)
+    save_side_files(args.model_name_or_path, args.output_dir)
+    write_step_losses(log_dir, trainer.step_losses)
+    if is_main_process():
+        write_run_info(args, log_dir, task)
+
+
+def plot_run(args, log_path: Path, stem: str, title: str) -> None:
+    """The run's loss / dev-metric plot as figure/<stem>_<backend>.png (main process, training runs only)."""
+    if args.do_train and is_main_process():
+        plot_log(log_path, Path(args.figure_dir) / f"{stem}_{args.backend}.png", f"{title}: {log_path.parent.name}")
+
+
 def write_step_losses(log_dir: Path, losses) -> None:
     """Each process of a distributed run logs its own shard's losses."""
     rank, world = rank_and_world()

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from parity import funnel as H
 from parity import gau_alpha as GA
