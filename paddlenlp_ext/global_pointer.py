@@ -4,6 +4,8 @@ mask [B, L], so they sit on GAU-α, Funnel, or a PaddleNLP BERT alike.
 """
 from __future__ import annotations
 
+import importlib
+
 import paddle
 import paddle.nn as nn
 
@@ -85,3 +87,73 @@ def multilabel_categorical_crossentropy(logits, labels):
     neg_loss = paddle.logsumexp(paddle.concat([neg, zeros], axis=-1), axis=-1)
     pos_loss = paddle.logsumexp(paddle.concat([pos, zeros], axis=-1), axis=-1)
     return (neg_loss + pos_loss).mean()
+
+
+class GlobalPointerForNER(nn.Layer):
+    """An encoder of the kit (GAUAlphaModel, FunnelModel) with a GlobalPointer or EfficientGlobalPointer head and the
+    multilabel categorical cross-entropy: logits [B, heads, L, L]. Saved as one checkpoint directory (`backbone.*`,
+    `global_pointer.*`; config.json = the encoder's config + a `global_pointer` entry)."""
+
+    def __init__(self, encoder, heads: int, head_size: int = 64, rope: bool = True, efficient: bool = False,
+                 max_len: int = 512) -> None:
+        super().__init__()
+        self.config = encoder.config
+        self.backbone = encoder
+        self.span_config = dict(heads=heads, head_size=head_size, rope=rope, efficient=efficient, max_len=max_len)
+        head = EfficientGlobalPointer if efficient else GlobalPointer
+        self.global_pointer = head(self.config.hidden_size, heads, head_size, rope=rope, max_len=max_len)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, return_dict=None):
+        from paddlenlp.transformers.model_outputs import TokenClassifierOutput
+        if attention_mask is None:
+            attention_mask = (input_ids != (self.config.pad_token_id or 0)).astype("int64")
+        hidden = self.backbone(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                              return_dict=True).last_hidden_state
+        logits = self.global_pointer(hidden, attention_mask)
+        loss = multilabel_categorical_crossentropy(logits, labels) if labels is not None else None
+        if return_dict is False:
+            return (loss, logits) if loss is not None else (logits,)
+        return TokenClassifierOutput(loss=loss, logits=logits)
+
+    def head_table(self):
+        from reprokit.global_pointer_table import global_pointer_table
+        c = self.span_config
+        return global_pointer_table(self.config.hidden_size, c["heads"], c["head_size"], c["efficient"])
+
+    def save_pretrained(self, directory):
+        """config.json (the encoder's + `global_pointer`) and model_state.pdparams in Paddle's layout, atomically."""
+        from reprokit.checkpoint import PADDLE_WEIGHTS, write_directory, write_pdparams
+        from reprokit.files import write_json
+        config = self.config.to_dict()
+        state = {k: v.numpy() for k, v in self.state_dict().items()}
+
+        def write(tmp):
+            write_json(tmp / "config.json", {**config, "global_pointer": self.span_config,
+                                             "architectures": ["GlobalPointerForNER"]})
+            write_pdparams(tmp / PADDLE_WEIGHTS, state)
+
+        return write_directory(directory, write, manifest_extra={"layout": "paddle", "class": "GlobalPointerForNER"})
+
+    @classmethod
+    def from_pretrained(cls, directory, heads: int = None, head_size: int = 64, rope: bool = True,
+                        efficient: bool = False, trust_pickle: bool = False, **config_overrides):
+        """A fine-tuned span model (its config names the head), or a checkpoint of the encoder's family with a new
+        head of the given shape. Either layout."""
+        import numpy as np
+
+        from reprokit.checkpoint import load_state, read_config
+        from reprokit.loading import ENCODER_ARCH, config_dict, plan_span_model
+
+        from .auto import REGISTRY
+        cfg = config_dict(directory, read_config(directory).get("model_type"), config_overrides)
+        span = cfg.pop("global_pointer", None) or dict(heads=heads, head_size=head_size, rope=rope, efficient=efficient)
+        enc_cls = getattr(importlib.import_module(REGISTRY[cfg["model_type"]]), ENCODER_ARCH[cfg["model_type"]])
+        model = cls(enc_cls(enc_cls.config_class(**{k: v for k, v in cfg.items() if k != "model_type"})), **span)
+        layout, state, weights = load_state(directory, trust_pickle=trust_pickle)
+        arrays, _ = plan_span_model(cfg["model_type"], model.config, model.head_table(), state, layout, "paddle",
+                                    str(weights))
+        params = dict(model.state_dict())
+        for k, v in arrays.items():
+            params[k].set_value(np.ascontiguousarray(v).astype(str(params[k].dtype).replace("paddle.", "")))
+        model.eval()
+        return model

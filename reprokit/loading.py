@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -120,3 +120,32 @@ def config_dict(path, model_type: str, overrides: Optional[dict] = None) -> dict
         cfg.pop("label2id", None)
     cfg.update(overrides)
     return cfg
+
+
+# ---- an encoder with a GlobalPointer head (CLUENER) -------------------------------------------------------------------
+ENCODER_ARCH = {"funnel": "FunnelModel", "gau_alpha": "GAUAlphaModel"}  # token-level hidden states at full length
+
+
+def plan_span_model(model_type: str, config, head_table: List[Param], state: Mapping[str, np.ndarray], layout: str,
+                    target: str, origin: str = "checkpoint") -> Tuple[Dict[str, np.ndarray], bool]:
+    """Arrays for an encoder + GlobalPointer model (names `backbone.*`, `global_pointer.*`) in `target` layout, from a
+    checkpoint of such a model or - the start of a fine-tuning - of any class of the encoder's family (the head is then
+    new). Returns (arrays, head_is_new)."""
+    enc = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
+    head = {k[len("global_pointer."):]: v for k, v in state.items() if k.startswith("global_pointer.")}
+    if not enc:  # a pretrained checkpoint of the encoder's family
+        enc, head = dict(state), {}
+    elif len(enc) + len(head) != len(state):
+        other = sorted(k for k in state if not k.startswith(("backbone.", "global_pointer.")))
+        raise KitError(describe_key_problems(origin, unexpected=other))
+    plan = plan_load(model_type, config, ENCODER_ARCH[model_type], enc, layout, target, origin)
+    arrays = {"backbone." + k: v for k, v in plan.arrays.items()}
+    if head:
+        table = as_dict(head_table)
+        missing, unexpected = sorted(set(table) - set(head)), sorted(set(head) - set(table))
+        if missing or unexpected:
+            raise KitError(describe_key_problems(origin, ["global_pointer." + k for k in missing],
+                                                 ["global_pointer." + k for k in unexpected]))
+        arrays.update({"global_pointer." + k: convert_array(p, head[k], layout, target, origin)
+                       for k, p in table.items()})
+    return arrays, not head

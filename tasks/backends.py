@@ -43,7 +43,8 @@ def _save_kit_model(model, out: Path) -> None:
 
 
 # head -> (label names, class-name suffix); reprokit.loading.class_name joins the suffix to the model's stem
-HEADS = {"sequence_classification": (["labels"], "ForSequenceClassification"),
+HEADS = {"global_pointer": (["labels"], None),  # an encoder + GlobalPointer head (the *.global_pointer modules)
+         "sequence_classification": (["labels"], "ForSequenceClassification"),
          "question_answering": (["start_positions", "end_positions"], "ForQuestionAnswering")}
 
 
@@ -97,6 +98,12 @@ def _model_type(path) -> str:
 
 def _head(args) -> str:
     return getattr(args, "head", "sequence_classification")
+
+
+def _span_head(args, num_types: int) -> dict:
+    """The GlobalPointer head a span task asks for (used when the checkpoint has none yet)."""
+    return dict(heads=num_types, head_size=args.head_size, rope=args.rope,
+                efficient=args.global_pointer_head == "EfficientGlobalPointer")
 
 
 def _class_name(args) -> str:
@@ -179,6 +186,9 @@ class TorchBackend(Backend):
         """transformers' Funnel class / the GAU-alpha reference, through the kit's loader: a directory written by
         either backend loads; a head of another size is re-initialised (HF's ignore_mismatched_sizes)."""
         import torch_ref
+        if _head(args) == "global_pointer":
+            from torch_ref.global_pointer import GlobalPointerForNER
+            return GlobalPointerForNER.from_pretrained(args.model_name_or_path, **_span_head(args, num_labels))
         return torch_ref.from_pretrained(args.model_name_or_path, _class_name(args), allow_new_head=True,
                                          num_labels=num_labels)
 
@@ -272,6 +282,10 @@ class PaddleBackend(Backend):
         import paddle
 
         import paddlenlp_ext
+        if _head(args) == "global_pointer":
+            from paddlenlp_ext.global_pointer import GlobalPointerForNER
+            with paddle.utils.unique_name.guard():
+                return GlobalPointerForNER.from_pretrained(args.model_name_or_path, **_span_head(args, num_labels))
         cls = getattr(paddlenlp_ext, _class_name(args))
         # fresh internal parameter names (embedding_0.w_0, ...) for every model: the optimizer state in a checkpoint
         # is keyed by them, so a resumed run must build the same names whatever was built before in the process

@@ -45,6 +45,12 @@ def pad_batch(features: Sequence[dict], pad_token_id: int = 0, pad_to_multiple_o
     if "labels" in features[0]:
         labels = [f["labels"] for f in features]
         batch["labels"] = np.asarray(labels, dtype=np.float32 if isinstance(labels[0], float) else np.int64)
+    if "spans" in features[0]:  # span tasks: (type, start token, end token) -> a [B, types, L, L] 0/1 grid
+        grid = np.zeros((B, features[0]["num_types"], L, L), dtype=np.int64)
+        for i, f in enumerate(features):
+            for t, s, e in f["spans"]:
+                grid[i, t, s, e] = 1
+        batch["labels"] = grid
     for key in ("start_positions", "end_positions"):
         if key in features[0]:
             batch[key] = np.asarray([f[key] for f in features], dtype=np.int64)

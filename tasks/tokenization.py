@@ -77,3 +77,16 @@ def tokenizer_for(path, pair_token_types: str = "zeros", fast_only: bool = False
         return AutoTokenizer.from_pretrained(str(path))
     except (OSError, ValueError) as e:
         raise KitError(f"{path}: no tokenizer files ({e})") from None
+
+
+def encode_with_offsets(tok, text: str, max_length: int):
+    """[CLS] text [SEP], truncated to max_length: (ids, offsets) with each token's (start, end) in the ORIGINAL text
+    (None for the special tokens), for span tasks. The GAU-alpha tokenizer or a HF fast tokenizer."""
+    if isinstance(tok, GAUAlphaTokenizer):
+        enc = tok._tok.encode(text, add_special_tokens=False)
+        ids, offsets = enc.ids[:max_length - 2], [tuple(o) for o in enc.offsets[:max_length - 2]]
+        return [tok.cls_token_id] + ids + [tok.sep_token_id], [None] + offsets + [None]
+    enc = tok(text, truncation=True, max_length=max_length, return_offsets_mapping=True)
+    special = set(tok.all_special_ids)
+    offsets = [None if i in special else tuple(o) for i, o in zip(enc["input_ids"], enc["offset_mapping"])]
+    return list(enc["input_ids"]), offsets

@@ -15,6 +15,7 @@ from pathlib import Path
 from parity import funnel as H
 from parity import gau_alpha as GA
 from test_clue import clue_fixture
+from test_cluener_run import synthetic as synthetic_ner
 from test_squad_run import CITIES, FILLER, synthetic_squad
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def make_fixtures(d: Path):
     H.save_tiny_checkpoint(d / "path/to/funnel-xlarge", "FunnelModel", VOCAB, max_position_embeddings=512)
     gau = d / "path/to/chinese_GAU-alpha-char_L-24_H-768"
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "，", "。"] + CHARS
-    kw = GA.config_kwargs(GA.TINY, "GAUAlphaForMaskedLM", vocab_size=len(vocab), max_position_embeddings=64)
+    kw = GA.config_kwargs(GA.TINY, "GAUAlphaForMaskedLM", vocab_size=len(vocab), max_position_embeddings=512)
     GA.build_torch(kw, "GAUAlphaForMaskedLM").save_pretrained(gau)
     (gau / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     qnli = d / "glue_data/QNLI"
@@ -79,6 +80,9 @@ def make_fixtures(d: Path):
     synthetic_squad(squad / "train-v2.0.json", 9, 2, v2=True)
     synthetic_squad(squad / "dev-v2.0.json", 6, 3, v2=True)
     clue_fixture(d / "clue_data")
+    synthetic_ner(d / "cluener_data" / "train.json", 8, 0)
+    synthetic_ner(d / "cluener_data" / "dev.json", 4, 1)
+    synthetic_ner(d / "cluener_data" / "test.json", 3, 2, test=True)
     (d / "sentences.txt").write_text("the man went to paris\nwhere did he go ?\tthe old city\n")
 
 
@@ -130,5 +134,6 @@ def test_every_readme_command_runs_as_written(tmp_path):
     assert (tmp_path / "out/funnel-hf/model.safetensors").is_file()
     assert json.loads((tmp_path / "out/squad-paper/eval/results.json").read_text())["total"] == 6
     assert any((tmp_path / "logs/glue/QNLI/paddle/visualdl").iterdir())  # the default reporting (VisualDL) works
+    assert (tmp_path / "cluener_predict.json").is_file() and (tmp_path / "out/cluener/cluener_predict.json").is_file()
     assert (tmp_path / "out/csl/csl_predict.json").is_file() and (tmp_path / "out/csl.zip").is_file()
     assert not (ROOT / "out").exists()  # nothing written into the repository

@@ -67,3 +67,21 @@ def test_clue_recipe(tmp_path, task):
     assert (args["optim"], args["learning_rate"], args["lr_scheduler_type"]) == ("adafactor", 5e-4, "constant")
     assert args["num_train_epochs"] == (30 if task == "cluewsc2020" else 10)
     assert (tmp_path / "out.zip").is_file()
+
+
+def test_cluener_recipe(tmp_path):
+    from tests.test_cluener_run import gau_checkpoint, synthetic
+    data = tmp_path / "data"
+    synthetic(data / "train.json", 8, 0)
+    synthetic(data / "dev.json", 4, 1)
+    synthetic(data / "test.json", 3, 2, test=True)
+    logs = tmp_path / "logs"
+    run = recipe("cluener/recipes/gau_alpha_globalpointer.sh", tmp_path, MODEL=gau_checkpoint(tmp_path), DATA=data,
+                 BACKEND="torch", HEAD="EfficientGlobalPointer", OUT=tmp_path / "out",
+                 EXTRA=f"--max_steps 2 --head_size 8 --max_seq_length 32 --log_dir {logs} --figure_dir {tmp_path} "
+                       "--report_to none")
+    assert run.stdout.strip().splitlines()[-1] == "expected dev F1 (micro, GAU-alpha + GlobalPointer): 80.01"
+    args = json.loads((logs / "args.json").read_text())
+    assert (args["learning_rate"], args["weight_decay"], args["lr_scheduler_type"]) == (2e-5, 0.05, "constant")
+    assert args["global_pointer_head"] == "EfficientGlobalPointer" and args["rope"] is True
+    assert (tmp_path / "out" / "cluener_predict.json").is_file()

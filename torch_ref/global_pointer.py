@@ -82,3 +82,74 @@ def multilabel_categorical_crossentropy(logits, labels):
     neg_loss = torch.logsumexp(torch.cat([neg, zeros], dim=-1), dim=-1)
     pos_loss = torch.logsumexp(torch.cat([pos, zeros], dim=-1), dim=-1)
     return (neg_loss + pos_loss).mean()
+
+
+class GlobalPointerForNER(nn.Module):
+    """An encoder of the kit (GAUAlphaModel, transformers' FunnelModel) with a GlobalPointer or EfficientGlobalPointer
+    head and the multilabel categorical cross-entropy: logits [B, heads, L, L]. Saved as one checkpoint directory
+    (`backbone.*`, `global_pointer.*`; config.json = the encoder's config + a `global_pointer` entry)."""
+
+    def __init__(self, encoder, heads: int, head_size: int = 64, rope: bool = True, efficient: bool = False,
+                 max_len: int = 512) -> None:
+        super().__init__()
+        self.config = encoder.config
+        self.backbone = encoder
+        self.span_config = dict(heads=heads, head_size=head_size, rope=rope, efficient=efficient, max_len=max_len)
+        head = EfficientGlobalPointer if efficient else GlobalPointer
+        self.global_pointer = head(self.config.hidden_size, heads, head_size, rope=rope, max_len=max_len)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, return_dict=None):
+        from transformers.modeling_outputs import TokenClassifierOutput
+        if attention_mask is None:
+            attention_mask = (input_ids != (self.config.pad_token_id or 0)).long()
+        hidden = self.backbone(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                              return_dict=True).last_hidden_state
+        logits = self.global_pointer(hidden, attention_mask)
+        loss = multilabel_categorical_crossentropy(logits, labels) if labels is not None else None
+        if return_dict is False:
+            return (loss, logits) if loss is not None else (logits,)
+        return TokenClassifierOutput(loss=loss, logits=logits)
+
+    def head_table(self):
+        from reprokit.global_pointer_table import global_pointer_table
+        c = self.span_config
+        return global_pointer_table(self.config.hidden_size, c["heads"], c["head_size"], c["efficient"])
+
+    def save_pretrained(self, directory):
+        """config.json (the encoder's + `global_pointer`) and model.safetensors in the torch layout, atomically."""
+        from safetensors.torch import save_file
+
+        from reprokit.checkpoint import write_directory
+        from reprokit.files import write_json
+        config = self.config.to_dict()
+        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
+
+        def write(tmp):
+            write_json(tmp / "config.json", {**config, "global_pointer": self.span_config,
+                                             "architectures": ["GlobalPointerForNER"]})
+            save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+
+        return write_directory(directory, write, manifest_extra={"layout": "torch", "class": "GlobalPointerForNER"})
+
+    @classmethod
+    def from_pretrained(cls, directory, heads: int = None, head_size: int = 64, rope: bool = True,
+                        efficient: bool = False, trust_pickle: bool = False, **config_overrides):
+        """A fine-tuned span model (its config names the head), or a checkpoint of the encoder's family with a new
+        head of the given shape. Either layout."""
+        import numpy as np
+
+        from reprokit.checkpoint import load_state, read_config
+        from reprokit.loading import ENCODER_ARCH, config_dict, plan_span_model
+
+        from . import model_class
+        cfg = config_dict(directory, read_config(directory).get("model_type"), config_overrides)
+        span = cfg.pop("global_pointer", None) or dict(heads=heads, head_size=head_size, rope=rope, efficient=efficient)
+        enc_cls = model_class(ENCODER_ARCH[cfg["model_type"]])
+        model = cls(enc_cls(enc_cls.config_class.from_dict(cfg)), **span)
+        layout, state, weights = load_state(directory, trust_pickle=trust_pickle)
+        arrays, _ = plan_span_model(cfg["model_type"], model.config, model.head_table(), state, layout, "torch",
+                                    str(weights))
+        own = model.state_dict()
+        own.update({k: torch.from_numpy(np.ascontiguousarray(v)).to(own[k].dtype) for k, v in arrays.items()})
+        model.load_state_dict(own)
+        return model.eval()
