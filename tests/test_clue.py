@@ -190,3 +190,22 @@ def test_missing_data_names_the_fetch_command(tmp_path, monkeypatch, capsys):
     assert run_clue("--model_name_or_path", gau_checkpoint(tmp_path), "--task_name", "csl", "--output_dir",
                     tmp_path / "o", "--do_train") == 2
     assert "run: python fetch.py clue/csl" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", list(C.TASKS))
+def test_every_task_trains_evaluates_and_predicts(tmp_path, name):
+    """Each task's fixture in its real format, a step of training on each backend, evaluation, and the submission
+    file in the leaderboard's format (one {id, label} line per test row, the data's label strings)."""
+    root = clue_fixture(tmp_path / "clue")
+    task = C.get_task(name)
+    ckpt = gau_checkpoint(tmp_path, len(task.labels))
+    tests = [json.loads(x) for x in (root / name / "test.json").read_text(encoding="utf-8").splitlines()]
+    for backend in ("torch", "paddle"):
+        out, logs = tmp_path / f"out-{backend}", tmp_path / f"logs-{backend}"
+        assert run_clue("--backend", backend, "--model_name_or_path", ckpt, "--task_name", name, "--data_dir",
+                        root / name, "--output_dir", out, "--do_train", "--do_eval", "--do_predict", "--max_steps", 1,
+                        "--per_device_train_batch_size", 2, "--log_dir", logs, "--report_to", "none") == 0
+        assert "eval_accuracy" in json.loads((logs / "eval_results.json").read_text())["dev"]
+        lines = [json.loads(x) for x in (out / task.submission).read_text(encoding="utf-8").splitlines()]
+        assert [x["id"] for x in lines] == [t["id"] for t in tests]
+        assert all(set(x) == {"id", "label"} and x["label"] in task.labels for x in lines)

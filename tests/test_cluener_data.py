@@ -65,3 +65,17 @@ def test_submission_format(tmp_path):
     lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
     assert lines == [{"id": 0, "label": {"address": {"北京": [[6, 7]]}, "game": {"WOW": [[0, 2]]}}},
                      {"id": 1, "label": {}}]
+
+
+def test_nested_and_adjacent_entities():
+    """GlobalPointer scores every (start, end) cell: a span inside another span and two touching spans all survive
+    the trip to tokens and back."""
+    text = "北京大学在北京上海"
+    offsets = [None] + [(i, i + 1) for i in range(len(text))] + [None]
+    spans = [(0, 3, "organization"), (0, 1, "address"), (5, 6, "address"), (7, 8, "address")]
+    tok, lost = N.token_spans(spans, offsets)
+    assert lost == 0 and len(tok) == 4
+    back = N.char_spans(text, tok, offsets)
+    assert sorted(back) == sorted(spans)
+    assert N.label_of(text, back) == {"organization": {"北京大学": [[0, 3]]},
+                                      "address": {"北京": [[0, 1], [5, 6]], "上海": [[7, 8]]}}
