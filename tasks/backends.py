@@ -17,7 +17,7 @@ from typing import List
 import numpy as np
 
 from reprokit import KitError
-from reprokit.checkpoint import read_config
+from reprokit.checkpoint import find_weights, read_config
 from reprokit.loading import class_name
 from tasks.batches import epoch_order, pad_batch
 from tasks.layer_decay import param_rates
@@ -42,10 +42,26 @@ def _save_kit_model(model, out: Path) -> None:
             shutil.move(str(f), str(out / f.name))
 
 
-# head -> (label names, class-name suffix); reprokit.loading.class_name joins the suffix to the model's stem
+# The encoder registry, one row per head: (label names, class-name suffix). A checkpoint of the kit's model types
+# (reprokit.loading.FAMILIES) gets the kit's class (stem + suffix); any other model type (bert, roberta, ernie, ...)
+# the ecosystem's Auto class of that suffix: transformers' on torch, PaddleNLP's on Paddle.
 HEADS = {"global_pointer": (["labels"], None),  # an encoder + GlobalPointer head (the *.global_pointer modules)
          "sequence_classification": (["labels"], "ForSequenceClassification"),
          "question_answering": (["start_positions", "end_positions"], "ForQuestionAnswering")}
+
+
+def _is_kit_model(args) -> bool:
+    from reprokit.loading import FAMILIES
+    return _model_type(args.model_name_or_path) in FAMILIES
+
+
+def _auto_head(args) -> str:
+    """The Auto class of a head (AutoModelForSequenceClassification, ...); span heads take a kit encoder only."""
+    suffix = HEADS[_head(args)][1]
+    if suffix is None:
+        raise KitError(f"{args.model_name_or_path}: model_type {_model_type(args.model_name_or_path)!r}: the "
+                       "GlobalPointer tasks take the kit's encoders (funnel, gau_alpha)")
+    return "AutoModel" + suffix
 
 
 def _training_kwargs(args, eval_ds):
@@ -186,6 +202,14 @@ class TorchBackend(Backend):
         """transformers' Funnel class / the GAU-alpha reference, through the kit's loader: a directory written by
         either backend loads; a head of another size is re-initialised (HF's ignore_mismatched_sizes)."""
         import torch_ref
+        if not _is_kit_model(args):  # the ecosystem's model (BERT, ...): transformers' Auto class
+            import transformers
+            if find_weights(args.model_name_or_path)[0] != "torch":
+                raise KitError(f"{args.model_name_or_path}: a Paddle-layout {_model_type(args.model_name_or_path)} "
+                               "checkpoint: the kit has parameter tables for funnel and gau_alpha only, so only "
+                               "those cross backends")
+            return getattr(transformers, _auto_head(args)).from_pretrained(
+                args.model_name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True)
         if _head(args) == "global_pointer":
             from torch_ref.global_pointer import GlobalPointerForNER
             return GlobalPointerForNER.from_pretrained(args.model_name_or_path, **_span_head(args, num_labels))
@@ -282,6 +306,13 @@ class PaddleBackend(Backend):
         import paddle
 
         import paddlenlp_ext
+        if not _is_kit_model(args):  # the ecosystem's model (BERT, ...): PaddleNLP's Auto class, from either layout
+            import paddlenlp.transformers as PT
+            torch_layout = find_weights(args.model_name_or_path)[0] == "torch"
+            with paddle.utils.unique_name.guard():
+                return getattr(PT, _auto_head(args)).from_pretrained(
+                    str(args.model_name_or_path), num_labels=num_labels, ignore_mismatched_sizes=True,
+                    convert_from_torch=torch_layout)
         if _head(args) == "global_pointer":
             from paddlenlp_ext.global_pointer import GlobalPointerForNER
             with paddle.utils.unique_name.guard():

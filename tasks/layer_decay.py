@@ -18,9 +18,7 @@ NO_DECAY = re.compile(r"(bias|norm|scaleoffset)", re.IGNORECASE)
 def num_layers(model_type: str, config) -> int:
     if model_type == "funnel":
         return sum(config.block_sizes) + config.num_decoder_layers
-    if model_type == "gau_alpha":
-        return config.num_hidden_layers
-    raise ValueError(f"layer-wise decay: unknown model_type {model_type!r}")
+    return config.num_hidden_layers  # GAU-alpha, and the BERT-like models of the Auto classes
 
 
 def depth(name: str, model_type: str, config) -> int:
@@ -35,8 +33,8 @@ def depth(name: str, model_type: str, config) -> int:
         m = re.search(r"decoder\.layers\.(\d+)\.", name)
         if m:
             return 1 + sum(config.block_sizes) + int(m.group(1))
-    else:
-        m = re.search(r"encoder\.layer\.(\d+)\.", name)
+    else:  # GAU-alpha and transformers' BERT-likes: encoder.layer.N; PaddleNLP's: encoder.layers.N
+        m = re.search(r"encoder\.layers?\.(\d+)\.", name)
         if m:
             return 1 + int(m.group(1))
     return L + 1
