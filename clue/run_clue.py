@@ -59,7 +59,8 @@ def run(args) -> int:
     check_output_dir(args)
     folder = data_dir(args, task)
     splits = {}
-    for split, wanted in (("train", args.do_train), ("dev", args.do_train or args.do_eval),
+    for split, wanted in (("train", args.do_train),
+                          ("dev", args.do_eval or (args.do_train and (folder / task.files["dev"]).is_file())),
                           ("test", args.do_predict)):
         if wanted:
             examples, report = C.read_split(task, folder / task.files[split], split)

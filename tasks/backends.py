@@ -303,9 +303,8 @@ class PaddleBackend(Backend):
     name = "paddle"
 
     def load_model(self, args, num_labels: int):
+        import paddlenlp_ext  # first: paddle's CPU settings (paddlenlp_ext/_cpu.py) apply only before paddle loads
         import paddle
-
-        import paddlenlp_ext
         if not _is_kit_model(args):  # the ecosystem's model (BERT, ...): PaddleNLP's Auto class, from either layout
             import paddlenlp.transformers as PT
             torch_layout = find_weights(args.model_name_or_path)[0] == "torch"
@@ -325,6 +324,7 @@ class PaddleBackend(Backend):
 
     @staticmethod
     def framework():
+        import paddlenlp_ext  # noqa: F401  (first: paddle's CPU settings)
         import paddle
         import paddlenlp.trainer as T
         return SimpleNamespace(Trainer=T.Trainer, TrainerCallback=T.TrainerCallback, to_tensor=paddle.to_tensor,

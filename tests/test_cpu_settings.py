@@ -59,3 +59,18 @@ def test_parity_with_strided_views_on(tmp_path, model, arch):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["verdict"] == "PASS" and report["runs"][0]["checks"]["forward_ids"]["failed"] == 0
+
+
+@pytest.mark.skipif(gpu_visible, reason="the stride setting is only applied where no NVIDIA device is visible")
+def test_task_scripts_paddle_backend_gets_the_settings():
+    """A task script's first paddle import goes through the kit (the Paddle backend imports paddlenlp_ext first):
+    without it, paddle on an AMD CPU runs MKL's slow path with one thread (a CLUE step measured 11x torch's)."""
+    code = ("import json, os\nfrom tasks.backends import get_backend\nb = get_backend('paddle')\nb.framework()\n"
+            "import paddle, paddlenlp_ext\nprint(json.dumps({'stride': paddle.get_flags(['FLAGS_use_stride_kernel'])"
+            "['FLAGS_use_stride_kernel'], 'omp': os.environ.get('OMP_NUM_THREADS')}))")
+    clean = {k: v for k, v in os.environ.items() if k not in OURS}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["stride"] is False and r["omp"] == str(len(os.sched_getaffinity(0)))
