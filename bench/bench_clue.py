@@ -54,7 +54,7 @@ def featurisation(n, folder: Path):
             "ratio": best["hf"] / best["kit"], "identical_ids": same}
 
 
-def training(shape: str, steps: int, folder: Path):
+def training(shape: str, steps: int, folder: Path, order=("torch", "paddle")):
     from parity import gau_alpha as GA
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + CHARS
     base = GA.TINY if shape == "tiny" else GA.RELEASED["base"]
@@ -69,7 +69,7 @@ def training(shape: str, steps: int, folder: Path):
         for a, b in pairs(8 * steps, seed=1):
             f.write(json.dumps({"sentence1": a, "sentence2": b, "label": str(len(a) % 2)}, ensure_ascii=False) + "\n")
     out = {}
-    for backend in ("torch", "paddle"):
+    for backend in order:
         logs = folder / f"logs-{shape}-{backend}"
         # each backend in its own process: torch's idle OpenMP threads in the same process slowed paddle's steps
         rc = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "clue" / "run_clue.py"),
