@@ -74,3 +74,15 @@ def test_task_scripts_paddle_backend_gets_the_settings():
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["stride"] is False and r["omp"] == str(len(os.sched_getaffinity(0)))
+
+
+def test_training_flushes_denormals():
+    """The trainers run with flush-to-zero (tasks.backends.flush_denormals): a denormal operand counts as 0 for
+    paddle's CPU kernels too (without it a GAU-alpha base step at lr 5e-4 ran 5x slower)."""
+    code = ("import numpy as np, paddlenlp_ext, paddle\nx = paddle.to_tensor(np.array([1e-39], 'float32'))\n"
+            "before = float((x * 1.0).numpy()[0])\nfrom tasks.backends import flush_denormals\n"
+            "assert flush_denormals()\nafter = float((x * 1.0).numpy()[0])\nprint(before, after)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    before, after = map(float, out.stdout.split()[-2:])
+    assert before > 0 and after == 0.0
