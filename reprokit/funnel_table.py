@@ -93,15 +93,3 @@ def funnel_table(cfg, arch: str) -> List[Param]:
     table = body_table(cfg, decoder=body == "full", prefix=f"{BASE_PREFIX}." if prefixed else "")
     table += head_table(arch, cfg)
     return table
-
-
-def funnel_universe(cfg) -> List[Param]:
-    """Every parameter name any Funnel class of this config can have, without prefix for the body."""
-    seen, out = set(), []
-    for arch in ARCHITECTURES:
-        for p in funnel_table(cfg, arch):
-            name = p.name[len(BASE_PREFIX) + 1:] if p.name.startswith(BASE_PREFIX + ".") else p.name
-            if name not in seen:
-                seen.add(name)
-                out.append(p)
-    return out
