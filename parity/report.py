@@ -25,7 +25,7 @@ import paddlenlp_ext  # noqa: F401  (first: paddle's CPU settings)
 from parity.common import FLOOR_FACTOR, FLOAT64_TOL, tensor_checks, tolerances
 from parity.real import SPECS, load_pairs, text_batch
 from reprokit import KitError
-from reprokit.diff import failures
+from reprokit.diff import MIN_NOISE_ULPS, SMALL_TENSOR, failures
 
 SCHEMA = "reprokit.compare/2"
 CHECKS = [("forward_ids", "fwd", "forward, every output"), ("backward_ids", "bwd", "backward, every parameter"),
@@ -129,7 +129,7 @@ def _lengths(args, spec):
 
 
 TENSOR_COLUMNS = ["name", "shape", "verdict", "max_abs", "mean_abs", "max_ref", "tol_max", "tol_mean", "ref_err_max",
-                  "ref_err_mean", "other_err_max", "other_err_mean"]
+                  "ref_err_mean", "other_err_max", "other_err_mean", "noise_min"]
 
 
 def _g(x):
@@ -257,7 +257,9 @@ def pick_figure_run(runs):
 
 
 def describe_tolerances(tol) -> dict:
-    return {**tol, "noise_floor_factor": FLOOR_FACTOR, "float64": FLOAT64_TOL,
+    return {**tol, "noise_floor_factor": FLOOR_FACTOR,
+            "noise_floor_small_tensor": {"below_elements": SMALL_TENSOR, "min_reference_noise_ulps": MIN_NOISE_ULPS},
+            "float64": FLOAT64_TOL,
             "float64_layers": {name: spec.LAYER_FLOAT64_TOL for name, spec in SPECS.items()},
             "dropout": "off (rates 0), models in train mode"}
 
@@ -274,7 +276,9 @@ def markdown(report) -> str:
              f"gradients max abs <= {t['backward']['tol_max']:g} x max(1, max|ref|); training "
              f"{t['train']['tol_max']:g} relative. A tensor outside a bar passes only as *noise floor*: the port's "
              f"float32 error against the float64 reference is within {FLOOR_FACTOR:g}x the reference's own float32 "
-             f"error. float64 rows check the logic ({FLOAT64_TOL:g} relative; per layer Funnel "
+             f"error, max and mean; for a tensor of fewer than {SMALL_TENSOR} elements (a loss, a bias gradient) the "
+             f"reference's error is too few samples to be a noise estimate, so it counts as at least "
+             f"{MIN_NOISE_ULPS:g} float32 ulps of the tensor's largest value (column `noise_min`). float64 rows check the logic ({FLOAT64_TOL:g} relative; per layer Funnel "
              f"{t['float64_layers']['funnel']:g}, GAU-alpha {t['float64_layers']['gau_alpha']:g}: HF rounds Funnel's "
              "attention scores to float32 even in float64).", "",
              "Layers: every sub-layer present under the same name on both sides is hooked; its output (forward, in "

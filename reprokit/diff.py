@@ -8,6 +8,23 @@ import numpy as np
 
 from .errors import KitError
 
+# The noise floor compares the port's float32 error against the float64 truth with the reference's own float32 error.
+# For a tensor of many elements the reference's error is a statistic over many samples; for a scalar (a loss) or a
+# small tensor it is one or a few samples, and a reference that happened to round within 0.2 ulp makes any correct
+# port look "5x worse". So below SMALL_TENSOR elements the reference's noise is taken as at least MIN_NOISE_ULPS
+# float32 ulps at the tensor's scale (ulp of max|truth|): the rounding of the last operation alone is 0.5 ulp, and a
+# value computed through a network carries more. With the factor of 4 a scalar passes within 8 ulps (~5e-7
+# relative) of the float64 truth: far below what a wrong formula, mask or constant does to a loss.
+SMALL_TENSOR = 64
+MIN_NOISE_ULPS = 2.0
+
+
+def ulp_noise(truth: np.ndarray) -> float:
+    """MIN_NOISE_ULPS float32 ulps at the scale of `truth` (0 for tensors of SMALL_TENSOR elements or more)."""
+    if truth.size >= SMALL_TENSOR or truth.size == 0:
+        return 0.0
+    return MIN_NOISE_ULPS * float(np.spacing(np.float32(np.abs(truth).max())))
+
 
 @dataclass
 class Diff:
@@ -24,6 +41,7 @@ class Diff:
     other_err_max: Optional[float] = None   # |other32 - reference64|
     other_err_mean: Optional[float] = None
     floor_factor: float = 2.0
+    noise_min: float = 0.0  # the least reference noise assumed (ulp_noise: small tensors only)
 
     @property
     def within_bar(self) -> bool:
@@ -31,11 +49,13 @@ class Diff:
 
     @property
     def within_floor(self) -> bool:
-        """The other side is no less accurate than floor_factor x the reference's own float32 error."""
+        """The other side is no less accurate than floor_factor x the reference's own float32 error (at least
+        noise_min: a small tensor's own error is too few samples to estimate the noise)."""
         if self.ref_err_max is None:
             return False
-        f = self.floor_factor
-        return self.other_err_max <= f * self.ref_err_max and self.other_err_mean <= f * self.ref_err_mean
+        f, least = self.floor_factor, self.noise_min
+        return (self.other_err_max <= f * max(self.ref_err_max, least)
+                and self.other_err_mean <= f * max(self.ref_err_mean, least))
 
     @property
     def ok(self) -> bool:
@@ -90,6 +110,7 @@ def with_noise_floor(diffs: List[Diff], ref32: Mapping[str, np.ndarray], other32
             d.ref_err_max, d.ref_err_mean = float(e_ref.max()), float(e_ref.mean())
             d.other_err_max, d.other_err_mean = float(e_other.max()), float(e_other.mean())
             d.floor_factor = factor
+            d.noise_min = ulp_noise(truth)
     return diffs
 
 

@@ -21,3 +21,31 @@ def test_zero_gradient_check():
     assert check([2e-5] * 4, [5e-5] * 4, [0.0] * 4).verdict == "pass (noise floor)"    # within 4x the reference
     assert check([2e-5] * 4, [9e-5] * 4, [0.0] * 4).verdict == "FAIL"                  # 4.5x the reference's noise
     assert check([1e-9] * 4, [1e-9] * 4, [1e-3] * 4).verdict == "FAIL"                 # not zero in float64
+
+
+def floor_check(ref32, port32, truth):
+    from reprokit.diff import diff_arrays, with_noise_floor
+    r, p, t = ({"x": np.asarray(a, dtype=np.float64)} for a in (ref32, port32, truth))
+    (d,) = with_noise_floor([diff_arrays("x", r["x"], p["x"], tol_max=1e-9, tol_mean=1e-9)], r, p, t, factor=4.0)
+    return d
+
+
+def test_scalar_noise_floor_is_not_one_sample():
+    """A scalar's own float32 error is one sample: a reference that rounded within 0.25 ulp must not make a port at
+    3 ulps fail (the Funnel-xlarge QA loss), yet a port 9 ulps off (beyond 4 x 2 ulps) still fails."""
+    truth = 4.5
+    ulp = float(np.spacing(np.float32(truth)))
+    assert floor_check(truth + 0.25 * ulp, truth + 3 * ulp, truth).verdict == "pass (noise floor)"
+    assert floor_check(truth + 0.25 * ulp, truth + 7.9 * ulp, truth).verdict == "pass (noise floor)"
+    assert floor_check(truth + 0.25 * ulp, truth + 9 * ulp, truth).verdict == "FAIL"
+    assert floor_check(truth + 0.25 * ulp, truth + 1e-4, truth).verdict == "FAIL"  # a real difference in a loss
+
+
+def test_large_tensor_noise_floor_uses_its_own_error():
+    """64 elements or more: the reference's error is a statistic over many elements, no ulp minimum."""
+    truth = np.full(64, 4.5)
+    ulp = float(np.spacing(np.float32(4.5)))
+    d = floor_check(truth + 0.25 * ulp, truth + 3 * ulp, truth)
+    assert d.noise_min == 0.0 and d.verdict == "FAIL"
+    d = floor_check(truth[:63] + 0.25 * ulp, truth[:63] + 3 * ulp, truth[:63])
+    assert d.noise_min == 2 * ulp and d.verdict == "pass (noise floor)"
