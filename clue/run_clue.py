@@ -23,7 +23,8 @@ from clue import data as C
 from reprokit import KitError
 from tasks.batches import FeatureDataset, text_pair_features
 from tasks.cli import (add_training_args, check_output_dir, command_line, is_main_process, open_log_dir, plot_run,
-                       run_reporting_errors, train_and_save)
+                       run_reporting_errors, train_and_save,
+                       write_eval_results)
 from tasks.tokenization import tokenizer_for
 
 
@@ -94,8 +95,7 @@ def run(args) -> int:
     if dev_ds is not None:
         m = trainer.evaluate(eval_dataset=dev_ds)
         results = {"dev": {k: float(v) for k, v in m.items() if isinstance(v, (int, float))}}
-        if main_process:
-            (log_dir / "eval_results.json").write_text(json.dumps(results, indent=2) + "\n")
+        write_eval_results(args, log_dir, f"CLUE {task.name}", results, trainer.model)
         print(f"CLUE {task.name} dev: accuracy={results['dev'].get('eval_accuracy', float('nan')):.4f}")
     if args.do_predict:
         logits = backend.predictions(trainer.predict(FeatureDataset(feats(splits["test"]))))

@@ -25,7 +25,8 @@ from cluener import data as N
 from reprokit import KitError
 from tasks.batches import FeatureDataset
 from tasks.cli import (add_training_args, check_output_dir, command_line, is_main_process, open_log_dir, plot_run,
-                       run_reporting_errors, train_and_save)
+                       run_reporting_errors, train_and_save,
+                       write_eval_results)
 from tasks.spans import decode
 from tasks.tokenization import encode_with_offsets, tokenizer_for
 
@@ -126,8 +127,7 @@ def run(args) -> int:
         train_and_save(backend, trainer, args, log_dir, "CLUENER")
     if "dev" in splits:
         res = evaluate(splits["dev"], predict_spans(backend, trainer, splits["dev"], feats["dev"]))
-        if is_main_process():
-            (log_dir / "eval_results.json").write_text(json.dumps({"dev": res}, indent=2, ensure_ascii=False) + "\n")
+        write_eval_results(args, log_dir, "CLUENER", {"dev": res}, trainer.model)
         print(f"CLUENER dev: micro F1 {res['micro_f1']:.4f} (over (start, end, type)), official macro F1 "
               f"{res['official_macro_f1']:.4f} (per-type entity strings)")
     if args.do_predict and is_main_process():

@@ -24,7 +24,8 @@ from glue import data as G
 from tasks.batches import FeatureDataset
 from tasks.tokenization import tokenizer_for
 from tasks.cli import (add_training_args, check_best_model_args, check_output_dir, is_main_process, open_log_dir,
-                          command_line, plot_run, run_reporting_errors, train_and_save)
+                          command_line, plot_run, run_reporting_errors, train_and_save,
+                          write_eval_results)
 
 
 def parse_args(argv=None):
@@ -156,8 +157,7 @@ def run(args) -> int:
             prefix = "eval" if name in ("dev", "dev_matched") else "eval_mm"
             m = trainer.evaluate(eval_dataset=ds, metric_key_prefix=prefix)
             results[name] = {k: float(v) for k, v in m.items() if isinstance(v, (int, float))}
-        if main_process:
-            (log_dir / "eval_results.json").write_text(json.dumps(results, indent=2) + "\n")
+        write_eval_results(args, log_dir, task.name, results, trainer.model)
         for name, m in results.items():
             print(f"{task.name} {name}: " + ", ".join(f"{k}={v:.4f}" for k, v in m.items() if k.startswith("eval")))
     if args.do_predict:

@@ -32,7 +32,8 @@ from squad.evaluation import evaluate_v1, evaluate_v2
 from squad.postprocess import postprocess, write_predictions
 from tasks.tokenization import tokenizer_for
 from tasks.cli import (add_training_args, check_output_dir, is_main_process, open_log_dir,
-                          command_line, plot_run, run_reporting_errors, train_and_save)
+                          command_line, plot_run, run_reporting_errors, train_and_save,
+                          write_eval_results)
 
 
 def parse_args(argv=None):
@@ -167,7 +168,7 @@ def run(args) -> int:
             p = results["paper"]
             print(f"paper protocol: v1.1 F1/EM {p['v1.1_f1']:.2f}/{p['v1.1_exact_match']:.2f}, v2.0 best F1/EM "
                   f"{p['v2.0_best_f1']:.2f}/{p['v2.0_best_exact']:.2f} (threshold {p['v2.0_best_f1_thresh']:.3f})")
-        (log_dir / "eval_results.json").write_text(json.dumps(results, indent=2) + "\n")
+        write_eval_results(args, log_dir, f"SQuAD {version}", results, trainer.model)
     plot_run(args, log_path, f"squad_{version}", f"SQuAD {version}")
     return 0
 

@@ -131,9 +131,27 @@ def command_line(script: str, argv=None) -> str:
     return "python " + script + " " + " ".join(shlex.quote(str(a)) for a in (sys.argv[1:] if argv is None else argv))
 
 
-def write_run_info(args, log_dir: Path, task: str) -> None:
-    """kit_run.json beside a fine-tuned model: what produced it (command, git commit, date, machine, seed) and where
-    its logs are; what fetch.py --publish and the paper tables read."""
+MODEL_FACTS = ("model_type", "d_model", "hidden_size", "num_hidden_layers", "block_sizes", "block_repeats",
+               "num_attention_heads", "n_head", "vocab_size")
+
+
+def model_facts(model) -> dict:
+    """What a paper table needs to know about the model a run used (type and shape), from its config."""
+    config = getattr(model, "config", None)
+    if config is None:
+        return {}
+    d = config.to_dict() if hasattr(config, "to_dict") else dict(vars(config))
+    out = {k: d[k] for k in MODEL_FACTS if d.get(k) is not None}
+    out = {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+    if "model_type" not in out and getattr(config, "model_type", None):
+        out["model_type"] = config.model_type
+    return out
+
+
+def write_run_info(args, dest: Path, task: str, log_dir: Path, model=None) -> None:
+    """kit_run.json in `dest` (beside a fine-tuned model, and in the run's log folder): what produced it (command,
+    git commit, date, machine, seed, the model's type and shape) and where its logs are; what fetch.py --publish
+    and the paper tables (tables.py) read."""
     import datetime
     import platform
     import subprocess
@@ -147,8 +165,18 @@ def write_run_info(args, log_dir: Path, task: str) -> None:
             "log_dir": str(Path(log_dir).resolve()), "git_commit": commit, "seed": args.seed,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
-            "model_name_or_path": str(args.model_name_or_path)}
-    (Path(args.output_dir) / "kit_run.json").write_text(json.dumps(info, indent=2) + "\n")
+            "model_name_or_path": str(args.model_name_or_path), "trained": bool(getattr(args, "do_train", False)),
+            "config": model_facts(model)}
+    Path(dest).mkdir(parents=True, exist_ok=True)
+    (Path(dest) / "kit_run.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
+def write_eval_results(args, log_dir: Path, task: str, results: dict, model) -> None:
+    """eval_results.json and kit_run.json in the run's log folder (main process): a run the paper tables can read."""
+    if not is_main_process():
+        return
+    (Path(log_dir) / "eval_results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    write_run_info(args, log_dir, task, log_dir, model)
 
 
 def train_and_save(backend, trainer, args, log_dir: Path, task: str) -> None:
@@ -159,7 +187,7 @@ def train_and_save(backend, trainer, args, log_dir: Path, task: str) -> None:
     save_side_files(args.model_name_or_path, args.output_dir)
     write_step_losses(log_dir, trainer.step_losses)
     if is_main_process():
-        write_run_info(args, log_dir, task)
+        write_run_info(args, args.output_dir, task, log_dir, trainer.model)
 
 
 def plot_run(args, log_path: Path, stem: str, title: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # package -> layer; a package imports only from lower layers (and itself)
-LAYERS = {"reprokit": 0, "torch_ref": 1, "paddlenlp_ext": 1, "tasks": 2, "artifacts": 2, "parity": 3, "glue": 3,
+LAYERS = {"reprokit": 0, "torch_ref": 1, "paddlenlp_ext": 1, "tasks": 2, "artifacts": 2, "paper": 2, "parity": 3, "glue": 3,
           "squad": 3, "clue": 3, "cluener": 3,
           "bench": 4}
 # what the core may import besides the standard library: numpy and safetensors; torch only to read a torch pickle

@@ -1,0 +1,1 @@
+"""The published numbers this kit reproduces (numbers.json) and the tables rendered from its runs (tables.py)."""
