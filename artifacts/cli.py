@@ -80,3 +80,7 @@ def convert_on_arrival(folder, to: str):
     if not out.exists():
         convert(folder, out, to=to)
     return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

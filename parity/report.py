@@ -311,3 +311,7 @@ def markdown(report) -> str:
         lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in report["figures"])]
     return "\n".join(lines)
 
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -193,3 +193,7 @@ def main(argv=None) -> int:
     print(f"wrote {out}")
     return 0
 
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -83,6 +83,7 @@ def make_fixtures(d: Path):
     synthetic_ner(d / "cluener_data" / "train.json", 8, 0)
     synthetic_ner(d / "cluener_data" / "dev.json", 4, 1)
     synthetic_ner(d / "cluener_data" / "test.json", 3, 2, test=True)
+    (d / "README.md").write_text(README, encoding="utf-8")  # `tables.py --readme README.md` refreshes a copy
     (d / "sentences.txt").write_text("the man went to paris\nwhere did he go ?\tthe old city\n")
 
 
@@ -136,4 +137,6 @@ def test_every_readme_command_runs_as_written(tmp_path):
     assert any((tmp_path / "logs/glue/QNLI/paddle/visualdl").iterdir())  # the default reporting (VisualDL) works
     assert (tmp_path / "cluener_predict.json").is_file() and (tmp_path / "out/cluener/cluener_predict.json").is_file()
     assert (tmp_path / "out/csl/csl_predict.json").is_file() and (tmp_path / "out/csl.zip").is_file()
+    tables = json.loads((tmp_path / "logs/tables/tables.json").read_text())
+    assert len(tables["tables"]) == 6 and (tmp_path / "logs/tables/funnel_qnli.png").is_file()
     assert not (ROOT / "out").exists()  # nothing written into the repository
