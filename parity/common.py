@@ -22,18 +22,24 @@ from reprokit.diff import Diff, diff_arrays, diff_dicts, with_noise_floor, zero_
 from reprokit.tables import convert_array
 
 from .hooks import LayerRecorder, layer_of, matched_names
+from .spill import Spill
 
 
 def paddle_twin(torch_model, make_paddle_model, dtype: str = "float32"):
     """`make_paddle_model()` built with paddle's default dtype set to `dtype`, holding `torch_model`'s weights
     (loaded through its parameter table), in train mode."""
+    state = {k: v.detach().cpu().numpy() for k, v in torch_model.state_dict().items()}
+    return paddle_from_state(state, make_paddle_model, dtype)
+
+
+def paddle_from_state(state, make_paddle_model, dtype: str = "float32"):
+    """The Paddle model holding `state` (torch names and layout: a dict or a SpillStore), in train mode."""
     previous = paddle.get_default_dtype()
     paddle.set_default_dtype(dtype)
     try:
         pm = make_paddle_model()
     finally:
         paddle.set_default_dtype(previous)
-    state = {k: v.detach().cpu().numpy() for k, v in torch_model.state_dict().items()}
     pm.load_numpy_state(state, "torch", origin="torch reference")
     pm.train()
     return pm
@@ -113,21 +119,32 @@ class Side:
             return dict(self.model.named_parameters(remove_duplicate=False))
         return dict(self.model.state_dict())
 
-    def grads(self, table) -> Dict[str, np.ndarray]:
-        """Gradient of every table parameter, in torch layout (zeros where a framework leaves it unset)."""
+    def grads(self, table, out=None, release: bool = False) -> Dict[str, np.ndarray]:
+        """Gradient of every table parameter, in torch layout (zeros where a framework leaves it unset), into `out`
+        (a dict, or a SpillStore). release: free each gradient once read (peak memory: one gradient set, not two)."""
         params = self.params()
-        out = {}
+        out = {} if out is None else out
         for p in table:
             if p.tied_to:
                 continue
-            g = params[p.name].grad
+            param = params[p.name_in(self.fw)]
+            g = param.grad
             g = np.zeros(p.shape_in(self.fw)) if g is None else self.numpy(g)
             out[p.name] = convert_array(p, g, self.fw, "torch")
+            del g
+            if release and self.fw == "torch":
+                param.grad = None
+            elif release:
+                param.clear_gradient(set_to_zero=False)
         return out
 
-    def weights(self, table) -> Dict[str, np.ndarray]:
+    def weights(self, table, out=None) -> Dict[str, np.ndarray]:
         params = self.params()
-        return {p.name: convert_array(p, self.numpy(params[p.name]), self.fw, "torch") for p in table if not p.tied_to}
+        out = {} if out is None else out
+        for p in table:
+            if not p.tied_to:
+                out[p.name] = convert_array(p, self.numpy(params[p.name_in(self.fw)]), self.fw, "torch")
+        return out
 
 
 def sides(tm, pm, dtype="float32"):
@@ -145,31 +162,44 @@ def forward_backward(tm, pm, batch, dtype="float32", seed=0, embeds_dim: Optiona
     return tuple(side_forward_backward(side, batch, table, seed, embeds) for side in sides(tm, pm, dtype))
 
 
-def side_forward_backward(side: "Side", batch, table, seed=0, embeds=None, recorder: Optional[LayerRecorder] = None):
+def side_forward_backward(side: "Side", batch, table, seed=0, embeds=None, recorder: Optional[LayerRecorder] = None,
+                          store=None, param_grads: bool = True):
     """One framework: every output and every parameter gradient (torch layout), as numpy. With a recorder, its hooks
-    are on during this forward and backward (per-layer outputs and input gradients)."""
+    are on during this forward and backward (per-layer outputs and input gradients). store(kind): where outputs and
+    gradients go (default dicts; SpillStores on disk for big models). param_grads=False: d/d inputs_embeds only."""
+    store = store or (lambda kind: {})
     side.zero_grad()
     if recorder is not None:
         recorder.__enter__()
     try:
         named, embeds_t = side.forward(batch, inputs_embeds=embeds)
-        numpy_named = {k: side.numpy(v) for k, v in named.items()}
-        proj = _projections(numpy_named, seed)
+        numpy_named = store("outputs")
+        for k, v in named.items():
+            numpy_named[k] = side.numpy(v)
+        proj = _projections({k: np.empty(0) if k == "loss" else np.broadcast_to(0.0, tuple(t.shape))
+                             for k, t in named.items()}, seed)
         side.objective(named, proj).backward()
+        del named, proj
     finally:
         if recorder is not None:
             recorder.__exit__()
-    grads = side.grads(table)
+    grads = side.grads(table, out=store("grads"), release=True) if param_grads else store("grads")
     if embeds_t is not None:
         grads["inputs_embeds"] = side.numpy(embeds_t.grad)
     side.zero_grad()
     return numpy_named, grads
 
 
-def train_side(side: "Side", table, batches: List[dict], lr=1e-3, weight_decay=0.01, warmup=2, eps=1e-6, seed=0):
+def train_side(side: "Side", table, batches: List[dict], lr=1e-3, weight_decay=0.01, warmup=2, eps=1e-6, seed=0,
+               out=None, offload=None):
     """len(batches) AdamW steps with linear warmup on one framework. Returns (per-step objective, final weights in
-    torch layout). The two sides are independent, so they can train one after the other (half the peak memory)."""
+    torch layout, into `out`). The two sides are independent, so they can train one after the other (half the peak
+    memory). offload(kind) (torch only): a store for the optimizer state, which then lives on disk - each parameter
+    is stepped by its own torch AdamW (the same algorithm, state loaded and saved per parameter) and its gradient
+    released at once: a float64 xlarge steps without 2 x 3.7 GB of moments in memory."""
     schedule = lambda step: min(1.0, (step + 1) / warmup)  # noqa: E731
+    if side.fw == "torch" and offload is not None:
+        return _train_torch_offloaded(side, table, batches, lr, weight_decay, eps, seed, schedule, out, offload)
     if side.fw == "torch":
         opt = torch.optim.AdamW(side.model.parameters(), lr=lr, weight_decay=weight_decay, eps=eps)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
@@ -180,9 +210,7 @@ def train_side(side: "Side", table, batches: List[dict], lr=1e-3, weight_decay=0
     losses = []
     for step, batch in enumerate(batches):
         side.zero_grad()
-        named, _ = side.forward(batch, output_all=False)
-        targets = _projections({k: side.numpy(v) for k, v in named.items()}, seed + step)
-        obj = side.training_objective(named, targets)
+        obj = _training_step_objective(side, batch, seed + step)
         obj.backward()
         opt.step()
         sched.step()
@@ -190,7 +218,41 @@ def train_side(side: "Side", table, batches: List[dict], lr=1e-3, weight_decay=0
             opt.clear_grad()
         losses.append(float(side.numpy(obj)))
     side.zero_grad()
-    return losses, side.weights(table)
+    del opt, sched
+    return losses, side.weights(table, out=out)
+
+
+def _training_step_objective(side, batch, seed):
+    named, _ = side.forward(batch, output_all=False)
+    targets = _projections({k: np.broadcast_to(0.0, tuple(v.shape)) for k, v in named.items()}, seed)
+    return side.training_objective(named, targets)
+
+
+def _train_torch_offloaded(side, table, batches, lr, weight_decay, eps, seed, schedule, out, offload):
+    moments = offload("adam_state")
+    params = [(n, p) for n, p in side.model.named_parameters() if p.requires_grad]
+    losses = []
+    for step, batch in enumerate(batches):
+        side.zero_grad()
+        obj = _training_step_objective(side, batch, seed + step)
+        obj.backward()
+        losses.append(float(side.numpy(obj)))
+        del obj
+        for name, p in params:
+            opt = torch.optim.AdamW([p], lr=lr * schedule(step), weight_decay=weight_decay, eps=eps, foreach=False)
+            if step:
+                opt.state[p] = {"step": torch.tensor(float(step), dtype=torch.float32),
+                                "exp_avg": torch.from_numpy(moments[name + ".m"]),
+                                "exp_avg_sq": torch.from_numpy(moments[name + ".v"])}
+            if p.grad is None:  # torch's AdamW skips a parameter without a gradient
+                continue
+            opt.step()
+            st = opt.state[p]
+            moments[name + ".m"], moments[name + ".v"] = st["exp_avg"].numpy(), st["exp_avg_sq"].numpy()
+            p.grad = None
+            del opt, st
+    side.zero_grad()
+    return losses, side.weights(table, out=out)
 
 
 def train_steps(tm, pm, batches: List[dict], lr=1e-3, weight_decay=0.01, warmup=2, eps=1e-6, dtype="float32",
@@ -241,11 +303,29 @@ def layer_diffs(t32, p32, t64, tol32: dict) -> List[dict]:
     for k in t32:
         if k not in p32:
             continue
+        note = _broadcast_batch_of_one(k, t32, p32, t64)
         d32 = diff_arrays(k, t32[k], p32[k], **tol32)
         if t64 and k in t64:
             with_noise_floor([d32], t32, p32, t64, FLOOR_FACTOR)
-        entries.append({"name": k, "layer": layer_of(k), "float32": d32, "float64": None, "ok": d32.ok})
+        entries.append({"name": k, "layer": layer_of(k), "float32": d32, "float64": None, "ok": d32.ok,
+                        **({"note": note} if note else {})})
     return entries
+
+
+def _broadcast_batch_of_one(k, t32, p32, t64) -> Optional[str]:
+    """One side computed a layer once for the whole batch (HF's BERT looks position embeddings up for position ids
+    of shape [1, L]; PaddleNLP's for [B, L]): the batch-of-one record is broadcast, explicitly and noted, to the
+    other side's shape. Any other shape difference stays a failure."""
+    a, b = np.shape(t32[k]), np.shape(p32[k])
+    if a == b or len(a) != len(b) or a[1:] != b[1:] or 1 not in (a[0], b[0]):
+        return None
+    if a[0] == 1:
+        t32[k] = np.broadcast_to(t32[k], b)
+        if t64 and k in t64:
+            t64[k] = np.broadcast_to(t64[k], b)
+        return f"torch {a} broadcast to paddle's {b}"
+    p32[k] = np.broadcast_to(p32[k], a)
+    return f"paddle {b} broadcast to torch's {a}"
 
 
 def attach_float64(entries: List[dict], t64, p64, tol64: float) -> List[dict]:
@@ -317,7 +397,7 @@ def _release(stage: str, big: bool = True) -> None:
 # ---- the full check, used by the tests and compare.py ----------------------------------------------------------------
 def tensor_checks(results: dict) -> Dict[str, List[Diff]]:
     """The whole-model checks of a run_checks result (every key but "layers")."""
-    return {k: v for k, v in results.items() if k != "layers"}
+    return {k: v for k, v in results.items() if k not in ("layers", "meta")}
 
 
 def tolerances(fwd_max: float = FWD_TOL["tol_max"], fwd_mean: float = FWD_TOL["tol_mean"],
@@ -329,7 +409,8 @@ def tolerances(fwd_max: float = FWD_TOL["tol_max"], fwd_mean: float = FWD_TOL["t
 
 def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int = 0, lengths=(13, 7, 11),
                steps: int = 3, lr: float = 1e-5, layers: bool = True, pairs: Optional[dict] = None,
-               batch: Optional[dict] = None, float64: bool = True, tol: Optional[dict] = None) -> dict:
+               batch: Optional[dict] = None, float64: bool = True, tol: Optional[dict] = None,
+               spill: Optional[bool] = None, spill_dir: Optional[str] = None) -> dict:
     """Forward (every output), backward (every parameter), the inputs_embeds path (outputs and d/d inputs_embeds),
     `steps` AdamW steps; float32 torch vs paddle, with the float64 torch run as ground truth for the noise floor,
     and the float64 paddle run to show the float32 gap is rounding (the logic agrees to ~1e-12 there).
@@ -339,123 +420,154 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
     `pairs` ({"float32": (tm, pm), "float64": (tm, pm)}) and `batch` replace the spec's random ones (real weights);
     training steps need the spec's builder and are skipped then. float64=False: float32 only, bars only (no noise
     floor, no logic check); float64="reference": the float64 torch run only (the noise floor), no float64 Paddle
-    run (no logic check; for shapes whose float64 pair does not fit in memory). `tol`: tolerances(...) to replace
-    the default bars.
+    run (no logic check). `tol`: tolerances(...) to replace the default bars.
 
-    Memory: one model alive at a time where possible, and each float32 result is reduced to its diffs as soon as the
-    float64 reference exists (an xlarge Funnel is 1.9 GB of weights in float32, 3.7 GB in float64, as much again per
-    gradient set)."""
+    Memory: one model alive at a time (a twin is built from its reference just before the reference is freed), and
+    with `spill` (default: models over BIG_MODEL_PARAMS) every output, gradient, layer record and trained weight goes
+    to disk as it is produced (parity/spill.py, under `spill_dir` or the system temp folder, removed at the end) and
+    the diffs stream from there one tensor at a time: an xlarge Funnel (1.9 GB of float32 weights, 3.7 GB in
+    float64, as much again per gradient set) runs the float64 check on both sides within ~12 GB."""
+    import tempfile
     tol = tol or tolerances()
     logic = float64 is True  # the float64 Paddle run, beside the float64 torch reference
     batch = spec.make_batch(arch, kwargs, lengths=lengths, seed=seed) if batch is None else batch
     table = spec.reference_table(kwargs, arch)
     big = sum(int(np.prod(p.shape)) for p in table) > BIG_MODEL_PARAMS
+    spill = big if spill is None else spill
     tol64 = FLOAT64_TOL_FLOAT32_LOSS if arch in spec.FLOAT32_LOSS_ARCHS else FLOAT64_TOL
     dim = spec.embeds_dim(kwargs)
     paths = ["ids"] + (["embeds"] if dim else [])
     embeds = {"ids": None,
               "embeds": np.random.RandomState(seed + 7).standard_normal(batch["input_ids"].shape + (dim,))
               if dim else None}
+    folder = tempfile.TemporaryDirectory(prefix="reprokit-compare-", dir=spill_dir) if spill else None
+    stores = Spill(folder.name) if spill else None
+
+    def store_for(label):
+        return (lambda kind: stores.store(f"{label}_{kind}")) if spill else (lambda kind: {})
 
     def pair_of(dt):
         if pairs is not None:
             return pairs[dt]
         tm = spec.build_torch(kwargs, arch, seed=seed, realistic=realistic, dtype=dt)
-        return tm, None  # the Paddle twin is made from tm after tm has run (one model at a time)
+        return tm, None  # the Paddle twin is made from tm (one model at a time)
 
     def twin(tm, pm, dt):
         return pm if pm is not None else paddle_twin(tm, lambda: spec.make_paddle(kwargs, arch), dt)
 
-    def run_side(side, names):
+    def run_side(side, names, label):
         """{path: (outputs, grads)}, and the layer records of the ids path."""
         res, rec = {}, None
         for path in paths:
-            r = LayerRecorder(side.fw, side.model, names) if layers and path == "ids" else None
-            named, grads = side_forward_backward(side, batch, table, seed, embeds[path], recorder=r)
-            if path == "embeds":  # the ids path covers the parameter gradients: keep only d/d inputs_embeds
-                grads = {"inputs_embeds": grads["inputs_embeds"]}
-            res[path] = (named, grads)
+            store = store_for(f"{label}_{path}")
+            r = LayerRecorder(side.fw, side.model, names, store=store) if layers and path == "ids" else None
+            # the ids path covers the parameter gradients; the embeds path keeps only d/d inputs_embeds
+            res[path] = side_forward_backward(side, batch, table, seed, embeds[path], recorder=r, store=store,
+                                              param_grads=path == "ids")
             rec = rec or r
         return res, ((rec.outputs, rec.input_grads) if rec else ({}, {}))
 
-    # float32: both sides
-    tm, pm = pair_of("float32")
-    pm = twin(tm, pm, "float32")
-    names, only_t, only_p = matched_names(tm, pm)
-    t32, trec32 = run_side(Side("torch", tm, "float32"), names)
-    _release("float32 torch done", big)
-    del tm
-    p32, prec32 = run_side(Side("paddle", pm, "float32"), names)
-    _release("float32 paddle done", big)
-    del pm
-    # float64 torch: the reference's truth; reduce float32 to diffs against it
-    t64, trec64 = ({}, ({}, {}))
-    if float64:
-        tm, pm = pair_of("float64")
-        t64, trec64 = run_side(Side("torch", tm, "float64"), names)
-        _release("float64 torch done", big)
-        pm = twin(tm, pm, "float64") if logic else None
-        _release("float64 twin built", big)
+    try:
+        # float32: both sides; the Paddle twin is built while the torch model is idle, then the torch model goes
+        tm, pm = pair_of("float32")
+        weights32 = None
+        if spill and pairs is None and logic:  # the float64 twin is these weights cast (build_torch's float64 model
+            weights32 = Side("torch", tm, "float32").weights(table, out=stores.store("weights32"))  # is, exactly)
+        pm = twin(tm, pm, "float32")
+        names, only_t, only_p = (spec.layer_names(tm, pm, table) if hasattr(spec, "layer_names")
+                                 else matched_names(tm, pm))
+        t32, trec32 = run_side(Side("torch", tm, "float32"), names, "t32")
         del tm
-    out = {}
-    for path in paths:
-        (f32_t, g32_t), (f32_p, g32_p) = t32[path], p32[path]
-        f64_t, g64_t = t64.get(path, ({}, {}))
-        fwd = diff_dicts(f32_t, f32_p, **tol["forward"])
-        bwd = diff_dicts(g32_t, g32_p, **tol["backward"])
-        if float64:
-            with_noise_floor(fwd, f32_t, f32_p, f64_t, FLOOR_FACTOR)
-            with_noise_floor(bwd, g32_t, g32_p, g64_t, FLOOR_FACTOR)
-            # HF casts attention scores to float32 even in float64 models, so their gradient is rounded to float32
-            # on the way back and the "zero" key-bias gradient is ~1e-8 of its layer's scale: float32 resolution.
-            bwd = zero_gradient_diffs(bwd, table, {"torch": g32_t, "paddle": g32_p, "float64": g64_t}, "float64",
-                                      tol=tol["backward"]["tol_max"], tol_truth=FLOAT64_TOL_FLOAT32_LOSS,
-                                      floor_factor=FLOOR_FACTOR)
-        out[f"forward_{path}"], out[f"backward_{path}"] = fwd, bwd
-    if layers:
-        fwd_layers = layer_diffs(trec32[0], prec32[0], trec64[0], tol["forward"])
-        bwd_layers = layer_diffs(trec32[1], prec32[1], trec64[1], tol["backward"])
-    del t32, p32, trec32, prec32
-    if not logic:
-        del t64, trec64
-    _release("float32 reduced to diffs", big)
-    # float64 paddle: the logic check
-    if logic:
-        p64, prec64 = run_side(Side("paddle", pm, "float64"), names)
-        _release("float64 paddle done", big)
+        _release("float32 torch done", big)
+        p32, prec32 = run_side(Side("paddle", pm, "float32"), names, "p32")
         del pm
+        _release("float32 paddle done", big)
+        # float64 torch: the reference's truth; its Paddle twin is built from it once its gradients are released
+        t64, trec64 = ({}, ({}, {}))
+        if float64:
+            tm, pm = pair_of("float64")
+            t64, trec64 = run_side(Side("torch", tm, "float64"), names, "t64")
+            _release("float64 torch done", big)
+            if weights32 is not None:  # spilling: the twin from the stored weights, after the torch model is gone
+                del tm
+                _release("float64 torch freed", big)
+                pm = paddle_from_state(weights32, lambda: spec.make_paddle(kwargs, arch), "float64")
+            else:
+                pm = twin(tm, pm, "float64") if logic else None
+                del tm
+            _release("float64 twin built", big)
+        out = {}
         for path in paths:
-            (f64_t, g64_t), (f64_p, g64_p) = t64[path], p64[path]
-            out[f"float64_forward_{path}"] = diff_dicts(f64_t, f64_p, tol_max=tol64, relative_to_scale=True)
-            out[f"float64_backward_{path}"] = diff_dicts(g64_t, g64_p, tol_max=tol64, relative_to_scale=True)
+            (f32_t, g32_t), (f32_p, g32_p) = t32[path], p32[path]
+            f64_t, g64_t = t64.get(path, ({}, {}))
+            fwd = diff_dicts(f32_t, f32_p, **tol["forward"])
+            bwd = diff_dicts(g32_t, g32_p, **tol["backward"])
+            if float64:
+                with_noise_floor(fwd, f32_t, f32_p, f64_t, FLOOR_FACTOR)
+                with_noise_floor(bwd, g32_t, g32_p, g64_t, FLOOR_FACTOR)
+                # HF casts attention scores to float32 even in float64 models, so their gradient is rounded to
+                # float32 on the way back and the "zero" key-bias gradient is ~1e-8 of its layer's scale.
+                bwd = zero_gradient_diffs(bwd, table, {"torch": g32_t, "paddle": g32_p, "float64": g64_t}, "float64",
+                                          tol=tol["backward"]["tol_max"], tol_truth=FLOAT64_TOL_FLOAT32_LOSS,
+                                          floor_factor=FLOOR_FACTOR)
+            out[f"forward_{path}"], out[f"backward_{path}"] = fwd, bwd
         if layers:
-            tol64_layers = max(tol64, spec.LAYER_FLOAT64_TOL)
-            attach_float64(fwd_layers, trec64[0], prec64[0], tol64_layers)
-            attach_float64(bwd_layers, trec64[1], prec64[1], tol64_layers)
-        del t64, p64, trec64, prec64
-    if layers:
-        bwd_layers = backward_order(bwd_layers, out["backward_ids"])
-        out["layers"] = {"forward": fwd_layers, "backward": bwd_layers,
-                         "first_divergence": {"forward": first_divergence(fwd_layers),
-                                              "backward": first_divergence(bwd_layers)},
-                         "unmatched": {"torch": only_t, "paddle": only_p}}
-    if steps and pairs is None:
-        out.update(_train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr, float64, tol, big))
-    return out
+            fwd_layers = layer_diffs(trec32[0], prec32[0], trec64[0], tol["forward"])
+            bwd_layers = layer_diffs(trec32[1], prec32[1], trec64[1], tol["backward"])
+        del t32, p32, trec32, prec32
+        if not logic:
+            del t64, trec64
+        _release("float32 reduced to diffs", big)
+        # float64 paddle: the logic check
+        if logic:
+            p64, prec64 = run_side(Side("paddle", pm, "float64"), names, "p64")
+            _release("float64 paddle done", big)
+            del pm
+            for path in paths:
+                (f64_t, g64_t), (f64_p, g64_p) = t64[path], p64[path]
+                out[f"float64_forward_{path}"] = diff_dicts(f64_t, f64_p, tol_max=tol64, relative_to_scale=True)
+                out[f"float64_backward_{path}"] = diff_dicts(g64_t, g64_p, tol_max=tol64, relative_to_scale=True)
+            if layers:
+                tol64_layers = max(tol64, spec.LAYER_FLOAT64_TOL)
+                attach_float64(fwd_layers, trec64[0], prec64[0], tol64_layers)
+                attach_float64(bwd_layers, trec64[1], prec64[1], tol64_layers)
+            del t64, p64, trec64, prec64
+        if layers:
+            bwd_layers = backward_order(bwd_layers, out["backward_ids"])
+            out["layers"] = {"forward": fwd_layers, "backward": bwd_layers,
+                             "first_divergence": {"forward": first_divergence(fwd_layers),
+                                                  "backward": first_divergence(bwd_layers)},
+                             "unmatched": {"torch": only_t, "paddle": only_p}}
+        if steps and pairs is None:
+            out.update(_train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr, float64, tol,
+                                     big, store_for, spilling=spill))
+        if spill:
+            out["meta"] = {"spilled_bytes": stores.bytes_written}
+        return out
+    finally:
+        if folder is not None:
+            folder.cleanup()
 
 
-def _train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr, float64, tol, big) -> dict:
-    """`steps` AdamW steps on each side from the same weights and batches, one model training at a time; the float64
-    torch run is the noise floor (its Paddle twin is not needed)."""
+def _train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr, float64, tol, big,
+                  store_for=None, spilling: bool = False) -> dict:
+    """`steps` AdamW steps on each side from the same weights and batches, one model in memory at a time (the Paddle
+    side starts from the initial weights kept in a store); the float64 torch run is the noise floor (its Paddle twin
+    is not needed). With spilling stores, weights and (float64) optimizer moments live on disk."""
+    store_for = store_for or (lambda label: (lambda kind: {}))
     batches = [spec.make_batch(arch, kwargs, lengths=lengths, seed=seed + s) for s in range(steps)]
     kw = dict(lr=lr, seed=seed)
     tm = spec.build_torch(kwargs, arch, seed=seed, realistic=realistic, dtype="float32")
-    initial = Side("torch", tm, "float32").weights(table)
-    pm = paddle_twin(tm, lambda: spec.make_paddle(kwargs, arch), "float32")
-    l32_t, w32_t = train_side(Side("torch", tm, "float32"), table, batches, **kw)
+    initial = Side("torch", tm, "float32").weights(table, out=store_for("train_initial")("weights"))
+    if not spilling:
+        initial = {k: v.copy() for k, v in initial.items()}  # the torch arrays share the weights it trains
+    l32_t, w32_t = train_side(Side("torch", tm, "float32"), table, batches, out=store_for("train_t32")("weights"),
+                              **kw)
     del tm
     _release("float32 torch trained", big)
-    l32_p, w32_p = train_side(Side("paddle", pm, "float32"), table, batches, **kw)
+    pm = paddle_from_state(initial, lambda: spec.make_paddle(kwargs, arch), "float32")
+    l32_p, w32_p = train_side(Side("paddle", pm, "float32"), table, batches, out=store_for("train_p32")("weights"),
+                              **kw)
     del pm
     _release("float32 paddle trained", big)
     loss_t = {f"loss.step{i}": np.array(v) for i, v in enumerate(l32_t)}
@@ -464,7 +576,8 @@ def _train_checks(spec, kwargs, arch, table, realistic, seed, lengths, steps, lr
     weights = diff_dicts(w32_t, w32_p, **tol["train"])
     if float64:
         tm = spec.build_torch(kwargs, arch, seed=seed, realistic=realistic, dtype="float64")
-        l64, w64_t = train_side(Side("torch", tm, "float64"), table, batches, **kw)
+        l64, w64_t = train_side(Side("torch", tm, "float64"), table, batches, out=store_for("train_t64")("weights"),
+                                offload=store_for("train_t64") if spilling else None, **kw)
         del tm
         _release("float64 torch trained", big)
         loss_64 = {f"loss.step{i}": np.array(v) for i, v in enumerate(l64)}

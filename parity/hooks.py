@@ -39,10 +39,15 @@ def matched_names(torch_model, paddle_model) -> Tuple[List[str], List[str], List
 class LayerRecorder:
     """Use as a context manager around one forward + backward."""
 
-    def __init__(self, fw: str, model, names: List[str], grads: bool = True):
-        self.fw, self.model, self.names, self.want_grads = fw, model, list(names), grads
-        self.outputs: Dict[str, np.ndarray] = {}
-        self.input_grads: Dict[str, np.ndarray] = {}
+    def __init__(self, fw: str, model, names, grads: bool = True, store=None):
+        """names: layer names present in both models, or {record key: {"torch": name, "paddle": name}} where the
+        two models name a layer differently (parity/ecosystem.py); records are keyed by the record key.
+        store(kind): the mapping records go to (default a dict; parity.spill.SpillStore keeps them on disk)."""
+        self.fw, self.model, self.want_grads = fw, model, grads
+        self.names = {k: v[fw] for k, v in names.items()} if isinstance(names, dict) else {n: n for n in names}
+        store = store or (lambda kind: {})
+        self.outputs: Dict[str, np.ndarray] = store("layer_outputs")
+        self.input_grads: Dict[str, np.ndarray] = store("layer_input_grads")
         self._calls: Counter = Counter()
         self._current: Dict[str, str] = {}
         self._handles = []
@@ -63,8 +68,8 @@ class LayerRecorder:
 
     def __enter__(self):
         modules = named_modules(self.fw, self.model)
-        for name in self.names:
-            m = modules[name]
+        for name, module_name in self.names.items():
+            m = modules[module_name]
             pre, post = functools.partial(self._pre, name), functools.partial(self._post, name)
             if self.fw == "torch":
                 self._handles += [m.register_forward_pre_hook(pre, with_kwargs=True), m.register_forward_hook(post)]

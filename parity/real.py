@@ -19,6 +19,7 @@ from reprokit.convert import detect_arch
 from reprokit.tables import convert_state
 from tasks.tokenization import tokenizer_for
 
+from . import ecosystem
 from . import funnel as funnel_spec
 from . import gau_alpha as gau_alpha_spec
 from .common import paddle_twin
@@ -33,8 +34,12 @@ def load_pairs(directory, arch: Optional[str] = None, trust_pickle: bool = False
     directory = Path(directory)
     config = read_config(directory)
     model_type = config.get("model_type")
+    if model_type in ecosystem.SPECS:  # a transformers / PaddleNLP pair (BERT, RoBERTa)
+        spec = ecosystem.SPECS[model_type]
+        return (spec, *ecosystem.load_pairs(directory, spec, config, arch, float64))
     if model_type not in SPECS:
-        raise KitError(f"{directory / 'config.json'}: model_type {model_type!r} is not one of {sorted(SPECS)}")
+        raise KitError(f"{directory / 'config.json'}: model_type {model_type!r} is not one of "
+                       f"{sorted(SPECS) + sorted(ecosystem.SPECS)}")
     spec = SPECS[model_type]
     layout, state, weights = load_state(directory, trust_pickle=trust_pickle)
     arch = arch or detect_arch(model_type, config, state, str(weights))

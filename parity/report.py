@@ -23,6 +23,7 @@ from pathlib import Path
 
 import paddlenlp_ext  # noqa: F401  (first: paddle's CPU settings)
 from parity.common import FLOOR_FACTOR, FLOAT64_TOL, tensor_checks, tolerances
+from parity.ecosystem import SPECS as PAIRS
 from parity.real import SPECS, load_pairs, text_batch
 from reprokit import KitError
 from reprokit.diff import MIN_NOISE_ULPS, SMALL_TENSOR, failures
@@ -40,7 +41,9 @@ SHORT = {k: short for k, short, _ in CHECKS}
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default="all", choices=["all", *SPECS], help="which model(s); default both")
+    ap.add_argument("--model", default="all", choices=["all", *SPECS, *PAIRS],
+                    help="which model(s): the kit's ports (default: both), or a transformers / PaddleNLP pair "
+                         "compared through PaddleNLP's own name mappings (bert, roberta)")
     ap.add_argument("--arch", action="append", help="class to compare (repeatable); default: every class")
     ap.add_argument("--config", default="tiny",
                     help="tiny (random, seconds), or a released shape with random weights: Funnel small, medium, "
@@ -62,6 +65,11 @@ def parse_args(argv=None):
                     help="float64 torch run only (the noise floor), no float64 Paddle run (the logic check): for "
                          "shapes whose float64 pair does not fit in memory (Funnel xlarge in 24 GiB)")
     ap.add_argument("--no-layers", action="store_true", help="skip the per-layer hooks (whole-model checks only)")
+    ap.add_argument("--spill", default="auto", choices=["auto", "on", "off"],
+                    help="keep outputs, gradients, layer records, trained weights and float64 optimizer moments on "
+                         "disk and compare them streaming (auto: models over 20M parameters); memory: one model")
+    ap.add_argument("--spill-dir", default=None, help="folder for the spilled arrays (default: the system temp "
+                                                      "folder; removed afterwards)")
     ap.add_argument("--fwd-max", type=float, default=1e-5, help="forward bar: max abs diff")
     ap.add_argument("--fwd-mean", type=float, default=1e-6, help="forward bar: mean abs diff")
     ap.add_argument("--grad-tol", type=float, default=1e-5, help="gradient bar: max abs <= this x max(1, max|grad|)")
@@ -90,14 +98,15 @@ def plan(args):
         return tol, [(spec, kwargs, arch, "checkpoint", None, pairs, batch)]
     if args.text:
         raise KitError("--text needs --checkpoint (the vocabulary comes from the checkpoint)")
+    every = {**SPECS, **PAIRS}
     models = list(SPECS) if args.model == "all" else [args.model]
-    known = [a for m in models for a in SPECS[m].ARCHITECTURES]
+    known = [a for m in models for a in every[m].ARCHITECTURES]
     unknown = [a for a in args.arch or [] if a not in known]
     if unknown:
         raise KitError(f"--arch {unknown[0]!r} is not one of {known}")
     runs = []
     for name in models:
-        spec = SPECS[name]
+        spec = every[name]
         if args.config == "tiny":
             base = spec.TINY
         elif args.config in spec.RELEASED:
@@ -178,9 +187,12 @@ def main(argv=None) -> int:
         t = time.time()
         res = spec.run_checks(kwargs, arch, realistic=scale == "trained", seed=args.seed, lengths=lengths,
                               steps=args.steps, lr=args.lr, layers=not args.no_layers, pairs=pairs, batch=batch,
-                              float64=_float64_mode(args), tol=tol)
+                              float64=_float64_mode(args), tol=tol,
+                              spill={"auto": None, "on": True, "off": False}[args.spill], spill_dir=args.spill_dir)
         run = {"model": spec.NAME, "arch": arch, "scale": scale, "seconds": round(time.time() - t, 2),
-               **summarise(res)}
+               **summarise(res), **res.get("meta", {})}
+        if hasattr(spec, "paddle_only"):  # Paddle parameters PaddleNLP's conversion leaves at their init
+            run["paddle_only_parameters"] = spec.paddle_only(kwargs, arch)
         report["runs"].append(run)
         print(f"{spec.NAME:9s} {arch:34s} {scale:8s} {verdict_line(run)}", flush=True)
     report["seconds"] = round(time.time() - t0, 1)
@@ -303,10 +315,16 @@ def markdown(report) -> str:
 
         def fmt(f):
             return "none" if f is None else f"`{f['name']}` (last match before: `{f['after']}`)"
-        unmatched = ", ".join(f"{side}: {', '.join(v)}" for side, v in lay["unmatched"].items() if v) or "none"
+        unmatched = ", ".join(f"{side}: {', '.join(v)}" if len(v) <= 8 else f"{side}: {len(v)} ({', '.join(v[:3])}, ...)"
+                              for side, v in lay["unmatched"].items() if v) or "none"
         lines.append(f"| {run['model']} | {run['arch']} | {run['scale']} | {len(lay['forward'])} | "
                      f"{len(lay['backward'])} | {lay['failed']} | {fmt(first['forward'])} | "
                      f"{fmt(first['backward'])} | {unmatched} |")
+    only = [r for r in report["runs"] if r.get("paddle_only_parameters")]
+    if only:
+        lines += ["", "Paddle parameters PaddleNLP's conversion leaves at their random init (no torch source; "
+                      "their gradients are not compared, their effect is in the outputs): "
+                  + "; ".join(f"{r['arch']}: {', '.join(r['paddle_only_parameters'])}" for r in only)]
     if report.get("figures"):
         lines += ["", "Figures: " + ", ".join(f"`{f}`" for f in report["figures"])]
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from .errors import KitError
 
 @dataclass(frozen=True)
 class Param:
-    name: str                       # identical in torch and paddle state dicts
+    name: str                       # the torch name (the kit's ports use it in Paddle too; else paddle_name)
     shape: Tuple[int, ...]          # torch layout
     transpose: bool = False         # nn.Linear weight: torch [out, in] <-> paddle [in, out]
     tied_to: Optional[str] = None   # shares storage with this parameter (both names appear in a state dict)
@@ -25,6 +25,11 @@ class Param:
     zero_grad_scale: Optional[str] = None
     # Other names the same tensor has in checkpoints the kit reads (PaddleNLP's GAU-alpha MLM: cls.decoder_weight).
     aliases: Tuple[str, ...] = ()
+    # Its name in Paddle state dicts when that differs (tables taken from PaddleNLP's name mappings: BERT, RoBERTa).
+    paddle_name: Optional[str] = None
+
+    def name_in(self, layout: str) -> str:
+        return self.paddle_name or self.name if layout == "paddle" else self.name
 
     def __post_init__(self):
         assert not self.transpose or len(self.shape) == 2, f"{self.name}: only 2-D Linear weights are transposed"

@@ -108,9 +108,9 @@ def test_bad_checkpoint_and_text_exit_2(tmp_path, capsys):
     cfg = json.loads((d / "config.json").read_text())
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "config.json").write_text(json.dumps({**cfg, "model_type": "bert"}))
+    (bad / "config.json").write_text(json.dumps({**cfg, "model_type": "gpt2"}))
     assert run(tmp_path, "--checkpoint", str(bad))[0] == 2
-    assert "model_type 'bert'" in capsys.readouterr().err
+    assert "model_type 'gpt2'" in capsys.readouterr().err
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")
     assert run(tmp_path, "--checkpoint", str(d), "--text", str(empty))[0] == 2

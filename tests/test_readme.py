@@ -99,7 +99,8 @@ def to_argv(command):
     assert words[0] in (sys.executable, "bash"), f"a README command that is neither python nor bash: {command}"
     out = []
     for i, w in enumerate(words):
-        if (ROOT / w).is_file() and not w.startswith("path/to"):
+        if w.endswith((".py", ".sh")) and (ROOT / w).is_file() and not w.startswith("path/to"):  # scripts only:
+            # a data argument that happens to name a repository file (README.md) stays the temp folder's copy
             w = str(ROOT / w)
         if i and words[i - 1] == "--config" and w in H.RELEASED:
             w = "tiny"
