@@ -294,7 +294,7 @@ def _structural(ref: Dict[str, np.ndarray], other: Dict[str, np.ndarray]) -> Lis
     return out
 
 
-def layer_diffs(t32, p32, t64, tol32: dict) -> List[dict]:
+def layer_diffs(t32, p32, t64, tol32: dict, t32_other_order=None) -> List[dict]:
     """Per-layer entries in the reference's order: the float32 diff (bar, or noise floor against the float64
     reference t64 when given). Entry: {"name", "layer", "float32": Diff, "float64": None, "ok"}; `attach_float64`
     adds the logic check. A key recorded on one side only comes first, as a failure."""
@@ -303,16 +303,16 @@ def layer_diffs(t32, p32, t64, tol32: dict) -> List[dict]:
     for k in t32:
         if k not in p32:
             continue
-        note = _broadcast_batch_of_one(k, t32, p32, t64)
+        note = _broadcast_batch_of_one(k, t32, p32, t64, t32_other_order)
         d32 = diff_arrays(k, t32[k], p32[k], **tol32)
         if t64 and k in t64:
-            with_noise_floor([d32], t32, p32, t64, FLOOR_FACTOR)
+            with_noise_floor([d32], t32, p32, t64, FLOOR_FACTOR, t32_other_order)
         entries.append({"name": k, "layer": layer_of(k), "float32": d32, "float64": None, "ok": d32.ok,
                         **({"note": note} if note else {})})
     return entries
 
 
-def _broadcast_batch_of_one(k, t32, p32, t64) -> Optional[str]:
+def _broadcast_batch_of_one(k, t32, p32, t64, t32b=None) -> Optional[str]:
     """One side computed a layer once for the whole batch (HF's BERT looks position embeddings up for position ids
     of shape [1, L]; PaddleNLP's for [B, L]): the batch-of-one record is broadcast, explicitly and noted, to the
     other side's shape. Any other shape difference stays a failure."""
@@ -321,8 +321,9 @@ def _broadcast_batch_of_one(k, t32, p32, t64) -> Optional[str]:
         return None
     if a[0] == 1:
         t32[k] = np.broadcast_to(t32[k], b)
-        if t64 and k in t64:
-            t64[k] = np.broadcast_to(t64[k], b)
+        for other in (t64, t32b):
+            if other and k in other:
+                other[k] = np.broadcast_to(other[k], b)
         return f"torch {a} broadcast to paddle's {b}"
     p32[k] = np.broadcast_to(p32[k], a)
     return f"paddle {b} broadcast to torch's {a}"
@@ -369,6 +370,21 @@ def backward_order(entries: List[dict], param_diffs: List[Diff]) -> List[dict]:
     for layer in list(by_layer):
         out += param_entries(layer)
     return out
+
+
+class torch_threads:
+    """torch's intra-op thread count set for a block (a different count changes the GEMM blocking, hence the order of
+    float32 reductions: the reference's rounding under a second order)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        self.previous = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.previous)
 
 
 BIG_MODEL_PARAMS = 20_000_000  # below this, handing memory back is not worth its time (gc.collect per stage)
@@ -477,6 +493,10 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
         names, only_t, only_p = (spec.layer_names(tm, pm, table) if hasattr(spec, "layer_names")
                                  else matched_names(tm, pm))
         t32, trec32 = run_side(Side("torch", tm, "float32"), names, "t32")
+        t32b, trec32b = ({}, ({}, {}))
+        if float64:  # the reference's rounding under a second reduction order (1 thread: other GEMM blockings)
+            with torch_threads(1):
+                t32b, trec32b = run_side(Side("torch", tm, "float32"), names, "t32b")
         del tm
         _release("float32 torch done", big)
         p32, prec32 = run_side(Side("paddle", pm, "float32"), names, "p32")
@@ -500,21 +520,23 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
         for path in paths:
             (f32_t, g32_t), (f32_p, g32_p) = t32[path], p32[path]
             f64_t, g64_t = t64.get(path, ({}, {}))
+            f32_tb, g32_tb = t32b.get(path, ({}, {}))
             fwd = diff_dicts(f32_t, f32_p, **tol["forward"])
             bwd = diff_dicts(g32_t, g32_p, **tol["backward"])
             if float64:
-                with_noise_floor(fwd, f32_t, f32_p, f64_t, FLOOR_FACTOR)
-                with_noise_floor(bwd, g32_t, g32_p, g64_t, FLOOR_FACTOR)
+                with_noise_floor(fwd, f32_t, f32_p, f64_t, FLOOR_FACTOR, f32_tb)
+                with_noise_floor(bwd, g32_t, g32_p, g64_t, FLOOR_FACTOR, g32_tb)
                 # HF casts attention scores to float32 even in float64 models, so their gradient is rounded to
                 # float32 on the way back and the "zero" key-bias gradient is ~1e-8 of its layer's scale.
-                bwd = zero_gradient_diffs(bwd, table, {"torch": g32_t, "paddle": g32_p, "float64": g64_t}, "float64",
+                bwd = zero_gradient_diffs(bwd, table, {"torch": g32_t, "torch_other_order": g32_tb, "paddle": g32_p,
+                                                       "float64": g64_t}, "float64",
                                           tol=tol["backward"]["tol_max"], tol_truth=FLOAT64_TOL_FLOAT32_LOSS,
                                           floor_factor=FLOOR_FACTOR)
             out[f"forward_{path}"], out[f"backward_{path}"] = fwd, bwd
         if layers:
-            fwd_layers = layer_diffs(trec32[0], prec32[0], trec64[0], tol["forward"])
-            bwd_layers = layer_diffs(trec32[1], prec32[1], trec64[1], tol["backward"])
-        del t32, p32, trec32, prec32
+            fwd_layers = layer_diffs(trec32[0], prec32[0], trec64[0], tol["forward"], trec32b[0])
+            bwd_layers = layer_diffs(trec32[1], prec32[1], trec64[1], tol["backward"], trec32b[1])
+        del t32, p32, trec32, prec32, t32b, trec32b
         if not logic:
             del t64, trec64
         _release("float32 reduced to diffs", big)

@@ -271,6 +271,7 @@ def pick_figure_run(runs):
 def describe_tolerances(tol) -> dict:
     return {**tol, "noise_floor_factor": FLOOR_FACTOR,
             "noise_floor_small_tensor": {"below_elements": SMALL_TENSOR, "min_reference_noise_ulps": MIN_NOISE_ULPS},
+            "noise_floor_reference_orders": "torch threads as set, and 1 thread (training steps: one order)",
             "float64": FLOAT64_TOL,
             "float64_layers": {name: spec.LAYER_FLOAT64_TOL for name, spec in SPECS.items()},
             "dropout": "off (rates 0), models in train mode"}
@@ -288,7 +289,8 @@ def markdown(report) -> str:
              f"gradients max abs <= {t['backward']['tol_max']:g} x max(1, max|ref|); training "
              f"{t['train']['tol_max']:g} relative. A tensor outside a bar passes only as *noise floor*: the port's "
              f"float32 error against the float64 reference is within {FLOOR_FACTOR:g}x the reference's own float32 "
-             f"error, max and mean; for a tensor of fewer than {SMALL_TENSOR} elements (a loss, a bias gradient) the "
+             f"error, max and mean, that error taken as the larger of two runs of the reference under different "
+             f"reduction orders (its thread count, and 1 thread: other GEMM blockings); for a tensor of fewer than {SMALL_TENSOR} elements (a loss, a bias gradient) the "
              f"reference's error is too few samples to be a noise estimate, so it counts as at least "
              f"{MIN_NOISE_ULPS:g} float32 ulps of the tensor's largest value (column `noise_min`). float64 rows check the logic ({FLOAT64_TOL:g} relative; per layer Funnel "
              f"{t['float64_layers']['funnel']:g}, GAU-alpha {t['float64_layers']['gau_alpha']:g}: HF rounds Funnel's "
