@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
 import paddle
 import paddle.nn as nn
 
+from reprokit import KitError
 from reprokit.rope import interleaved_rope_tables
 
 from .layers import Linear
@@ -121,18 +123,37 @@ class GlobalPointerForNER(nn.Layer):
         return global_pointer_table(self.config.hidden_size, c["heads"], c["head_size"], c["efficient"])
 
     def save_pretrained(self, directory):
-        """config.json (the encoder's + `global_pointer`) and model_state.pdparams in Paddle's layout, atomically."""
+        """config.json (the encoder's + `global_pointer`) and model_state.pdparams in Paddle's layout, atomically.
+        With a PaddleNLP encoder (BERT, RoBERTa): model.safetensors in the torch layout under transformers' names
+        (through PaddleNLP's name mapping), which transformers and this class both read."""
         from reprokit.checkpoint import PADDLE_WEIGHTS, write_directory, write_pdparams
         from reprokit.files import write_json
+        from reprokit.tables import convert_array
+
+        from .ecosystem import ENCODERS, encoder_state
         config = self.config.to_dict()
-        state = {k: v.numpy() for k, v in self.state_dict().items()}
+        ecosystem = config.get("model_type") in ENCODERS
+        if ecosystem:
+            head = dict(self.global_pointer.named_parameters())
+            state = {"backbone." + k: v for k, v in encoder_state(self.backbone).items()}
+            state.update({"global_pointer." + p.name: convert_array(p, head[p.name].numpy(), "paddle", "torch")
+                          for p in self.head_table()})
+            config = {k: v for k, v in config.items() if not k.startswith(("paddle", "dtype"))}
+        else:
+            state = {k: v.numpy() for k, v in self.state_dict().items()}
 
         def write(tmp):
             write_json(tmp / "config.json", {**config, "global_pointer": self.span_config,
                                              "architectures": ["GlobalPointerForNER"]})
-            write_pdparams(tmp / PADDLE_WEIGHTS, state)
+            if ecosystem:
+                from safetensors.numpy import save_file
+                save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(tmp / "model.safetensors"),
+                          metadata={"format": "pt"})
+            else:
+                write_pdparams(tmp / PADDLE_WEIGHTS, state)
 
-        return write_directory(directory, write, manifest_extra={"layout": "paddle", "class": "GlobalPointerForNER"})
+        return write_directory(directory, write, manifest_extra={"layout": "torch" if ecosystem else "paddle",
+                                                                 "class": "GlobalPointerForNER"})
 
     @classmethod
     def from_pretrained(cls, directory, heads: int = None, head_size: int = 64, rope: bool = True,
@@ -145,6 +166,9 @@ class GlobalPointerForNER(nn.Layer):
         from reprokit.loading import ENCODER_ARCH, config_dict, plan_span_model
 
         from .auto import REGISTRY
+        if read_config(directory).get("model_type") not in REGISTRY:  # BERT, RoBERTa...: PaddleNLP's encoder
+            return cls._from_ecosystem(directory, dict(heads=heads, head_size=head_size, rope=rope,
+                                                       efficient=efficient), trust_pickle)
         cfg = config_dict(directory, read_config(directory).get("model_type"), config_overrides)
         span = cfg.pop("global_pointer", None) or dict(heads=heads, head_size=head_size, rope=rope, efficient=efficient)
         enc_cls = getattr(importlib.import_module(REGISTRY[cfg["model_type"]]), ENCODER_ARCH[cfg["model_type"]])
@@ -155,5 +179,39 @@ class GlobalPointerForNER(nn.Layer):
         params = dict(model.state_dict())
         for k, v in arrays.items():
             params[k].set_value(np.ascontiguousarray(v).astype(str(params[k].dtype).replace("paddle.", "")))
+        model.eval()
+        return model
+
+    @classmethod
+    def _from_ecosystem(cls, directory, new_span: dict, trust_pickle: bool):
+        """PaddleNLP's encoder for the checkpoint's model type, loaded from a torch-layout checkpoint (transformers'
+        pretrained one, or a span model saved by either backend) through PaddleNLP's name mapping."""
+        import numpy as np
+
+        from reprokit.checkpoint import load_state, read_config
+        from reprokit.tables import as_dict, convert_array, describe_key_problems
+
+        from .ecosystem import encoder_class, encoder_config, load_encoder, split_span_state
+        raw = read_config(directory)
+        model_type = raw["model_type"]
+        layout, state, weights = load_state(directory, trust_pickle=trust_pickle)
+        if layout != "torch":
+            raise KitError(f"{weights}: a {model_type} span model is read from the torch layout (transformers' "
+                           "names), which both backends write")
+        enc_state, head_state, new_head = split_span_state(state, model_type, str(weights))
+        span = raw.get("global_pointer") or new_span
+        encoder = encoder_class(model_type, str(weights))(encoder_config(model_type, raw))
+        load_encoder(encoder, enc_state, str(weights))
+        model = cls(encoder, **{k: span[k] for k in ("heads", "head_size", "rope", "efficient") if k in span})
+        if not new_head:
+            table = as_dict(model.head_table())
+            missing, unexpected = sorted(set(table) - set(head_state)), sorted(set(head_state) - set(table))
+            if missing or unexpected:
+                raise KitError(describe_key_problems(str(weights), ["global_pointer." + k for k in missing],
+                                                     ["global_pointer." + k for k in unexpected]))
+            params = dict(model.global_pointer.named_parameters())
+            for k, p in table.items():
+                arr = convert_array(p, np.asarray(head_state[k]), "torch", "paddle", str(weights))
+                params[k].set_value(np.ascontiguousarray(arr).astype(str(params[k].dtype).replace("paddle.", "")))
         model.eval()
         return model

@@ -56,12 +56,8 @@ def _is_kit_model(args) -> bool:
 
 
 def _auto_head(args) -> str:
-    """The Auto class of a head (AutoModelForSequenceClassification, ...); span heads take a kit encoder only."""
-    suffix = HEADS[_head(args)][1]
-    if suffix is None:
-        raise KitError(f"{args.model_name_or_path}: model_type {_model_type(args.model_name_or_path)!r}: the "
-                       "GlobalPointer tasks take the kit's encoders (funnel, gau_alpha)")
-    return "AutoModel" + suffix
+    """The Auto class of a head (AutoModelForSequenceClassification, ...)."""
+    return "AutoModel" + HEADS[_head(args)][1]
 
 
 def _training_kwargs(args, eval_ds):
@@ -215,17 +211,18 @@ class TorchBackend(Backend):
         """transformers' Funnel class / the GAU-alpha reference, through the kit's loader: a directory written by
         either backend loads; a head of another size is re-initialised (HF's ignore_mismatched_sizes)."""
         import torch_ref
+        if _head(args) == "global_pointer":  # the kit's span model on the kit's encoder or transformers' (BERT...)
+            from torch_ref.global_pointer import GlobalPointerForNER
+            return GlobalPointerForNER.from_pretrained(args.model_name_or_path, **_span_head(args, num_labels))
         if not _is_kit_model(args):  # the ecosystem's model (BERT, ...): transformers' Auto class
             import transformers
             if find_weights(args.model_name_or_path)[0] != "torch":
                 raise KitError(f"{args.model_name_or_path}: a Paddle-layout {_model_type(args.model_name_or_path)} "
-                               "checkpoint: the kit has parameter tables for funnel and gau_alpha only, so only "
-                               "those cross backends")
+                               "checkpoint without model.safetensors: transformers reads the torch layout, which "
+                               "the kit's Paddle trainer writes beside PaddleNLP's files (a directory saved by "
+                               "PaddleNLP alone has none)")
             return getattr(transformers, _auto_head(args)).from_pretrained(
                 args.model_name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True)
-        if _head(args) == "global_pointer":
-            from torch_ref.global_pointer import GlobalPointerForNER
-            return GlobalPointerForNER.from_pretrained(args.model_name_or_path, **_span_head(args, num_labels))
         return torch_ref.from_pretrained(args.model_name_or_path, _class_name(args), allow_new_head=True,
                                          num_labels=num_labels)
 
@@ -318,6 +315,10 @@ class PaddleBackend(Backend):
     def load_model(self, args, num_labels: int):
         import paddlenlp_ext  # first: paddle's CPU settings (paddlenlp_ext/_cpu.py) apply only before paddle loads
         import paddle
+        if _head(args) == "global_pointer":  # the kit's span model on the kit's encoder or PaddleNLP's (BERT...)
+            from paddlenlp_ext.global_pointer import GlobalPointerForNER
+            with paddle.utils.unique_name.guard():
+                return GlobalPointerForNER.from_pretrained(args.model_name_or_path, **_span_head(args, num_labels))
         if not _is_kit_model(args):  # the ecosystem's model (BERT, ...): PaddleNLP's Auto class, from either layout
             import paddlenlp.transformers as PT
             torch_layout = find_weights(args.model_name_or_path)[0] == "torch"
@@ -325,10 +326,6 @@ class PaddleBackend(Backend):
                 return getattr(PT, _auto_head(args)).from_pretrained(
                     str(args.model_name_or_path), num_labels=num_labels, ignore_mismatched_sizes=True,
                     convert_from_torch=torch_layout)
-        if _head(args) == "global_pointer":
-            from paddlenlp_ext.global_pointer import GlobalPointerForNER
-            with paddle.utils.unique_name.guard():
-                return GlobalPointerForNER.from_pretrained(args.model_name_or_path, **_span_head(args, num_labels))
         cls = getattr(paddlenlp_ext, _class_name(args))
         # fresh internal parameter names (embedding_0.w_0, ...) for every model: the optimizer state in a checkpoint
         # is keyed by them, so a resumed run must build the same names whatever was built before in the process
@@ -412,7 +409,12 @@ class PaddleBackend(Backend):
     @staticmethod
     def save(trainer, out: Path, *a, **kw):
         import paddle
+
+        from paddlenlp_ext.ecosystem import has_mapping, save_torch_layout
         _save_kit_model(trainer.model, out)
+        if not hasattr(trainer.model, "param_table") and not hasattr(trainer.model, "span_config") \
+                and has_mapping(trainer.model):  # PaddleNLP's BERT, RoBERTa: transformers' layout beside its own
+            save_torch_layout(trainer.model, out)
         paddle.save(trainer.args, str(out / "training_args.bin"))
 
     @staticmethod

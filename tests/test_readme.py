@@ -83,6 +83,8 @@ def make_fixtures(d: Path):
     synthetic_ner(d / "cluener_data" / "train.json", 8, 0)
     synthetic_ner(d / "cluener_data" / "dev.json", 4, 1)
     synthetic_ner(d / "cluener_data" / "test.json", 3, 2, test=True)
+    from test_cluener_bert import bert_checkpoint
+    bert_checkpoint(d, d / "path/to/bert-base-chinese")
     (d / "README.md").write_text(README, encoding="utf-8")  # `tables.py --readme README.md` refreshes a copy
     (d / "sentences.txt").write_text("the man went to paris\nwhere did he go ?\tthe old city\n")
 

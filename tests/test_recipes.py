@@ -85,3 +85,23 @@ def test_cluener_recipe(tmp_path):
     assert (args["learning_rate"], args["weight_decay"], args["lr_scheduler_type"]) == (2e-5, 0.05, "constant")
     assert args["global_pointer_head"] == "EfficientGlobalPointer" and args["rope"] is True
     assert (tmp_path / "out" / "cluener_predict.json").is_file()
+
+
+def test_cluener_bert_recipe(tmp_path):
+    """The seeds' bert-base-chinese recipe, on Paddle (PaddleNLP's BERT through its name mapping), cut to 2 steps."""
+    from tests.test_cluener_bert import bert_checkpoint
+    from tests.test_cluener_run import synthetic
+    data = tmp_path / "data"
+    synthetic(data / "train.json", 8, 0)
+    synthetic(data / "dev.json", 4, 1)
+    synthetic(data / "test.json", 3, 2, test=True)
+    logs = tmp_path / "logs"
+    run = recipe("cluener/recipes/bert_globalpointer.sh", tmp_path, MODEL=bert_checkpoint(tmp_path), DATA=data,
+                 BACKEND="paddle", HEAD="EfficientGlobalPointer", ROPE="False", OUT=tmp_path / "out",
+                 EXTRA=f"--max_steps 2 --head_size 8 --max_seq_length 32 --log_dir {logs} --figure_dir {tmp_path} "
+                       "--report_to none")
+    assert "expected dev F1 (micro, bert-base-chinese + EfficientGlobalPointer, RoPE False): 79.57" in run.stdout
+    args = json.loads((logs / "args.json").read_text())
+    assert (args["learning_rate"], args["weight_decay"], args["lr_scheduler_type"]) == (2e-5, 0.05, "constant")
+    assert args["rope"] is False and json.loads((logs / "kit_run.json").read_text())["config"]["model_type"] == "bert"
+    assert (tmp_path / "out" / "cluener_predict.json").is_file()

@@ -142,6 +142,10 @@ class GlobalPointerForNER(nn.Module):
         from reprokit.loading import ENCODER_ARCH, config_dict, plan_span_model
 
         from . import model_class
+        from reprokit.loading import FAMILIES
+        if read_config(directory).get("model_type") not in FAMILIES:  # BERT, RoBERTa...: transformers' encoder
+            return cls._from_ecosystem(directory, dict(heads=heads, head_size=head_size, rope=rope,
+                                                       efficient=efficient), trust_pickle)
         cfg = config_dict(directory, read_config(directory).get("model_type"), config_overrides)
         span = cfg.pop("global_pointer", None) or dict(heads=heads, head_size=head_size, rope=rope, efficient=efficient)
         enc_cls = model_class(ENCODER_ARCH[cfg["model_type"]])
@@ -151,5 +155,43 @@ class GlobalPointerForNER(nn.Module):
                                     str(weights))
         own = model.state_dict()
         own.update({k: torch.from_numpy(np.ascontiguousarray(v)).to(own[k].dtype) for k, v in arrays.items()})
+        model.load_state_dict(own)
+        return model.eval()
+
+    @classmethod
+    def _from_ecosystem(cls, directory, new_span: dict, trust_pickle: bool):
+        """transformers' AutoModel for the checkpoint's model type: from a span model saved by either backend (torch
+        layout, `backbone.*` + `global_pointer.*`), or from a pretrained checkpoint with a new head."""
+        import numpy as np
+        from transformers import AutoConfig, AutoModel
+
+        from reprokit import KitError
+        from reprokit.checkpoint import load_state, read_config
+        from reprokit.tables import as_dict, convert_array, describe_key_problems
+        raw = read_config(directory)
+        span = raw.get("global_pointer") or new_span
+        kw = {k: span[k] for k in ("heads", "head_size", "rope", "efficient") if k in span}
+        layout, state, weights = load_state(directory, trust_pickle=trust_pickle)
+        if layout != "torch":
+            raise KitError(f"{weights}: a {raw.get('model_type')} span model is read from the torch layout "
+                           "(transformers' names), which both backends write")
+        if not any(k.startswith("backbone.") for k in state):  # pretrained: transformers strips `bert.` itself
+            return cls(AutoModel.from_pretrained(str(directory), add_pooling_layer=False), **kw).eval()
+        model = cls(AutoModel.from_config(AutoConfig.from_pretrained(str(directory)), add_pooling_layer=False), **kw)
+        own = model.state_dict()
+        expected = set(own)
+        given = {k for k in state if k.startswith(("backbone.", "global_pointer."))}
+        extra = sorted(k for k in state if k not in expected and not k.startswith("backbone.pooler."))
+        missing = sorted(expected - given)
+        if missing or extra:
+            raise KitError(describe_key_problems(str(weights), missing, extra))
+        head = as_dict(model.head_table())
+        for k in own:
+            array = np.asarray(state[k])
+            if k.startswith("global_pointer."):
+                array = convert_array(head[k[len("global_pointer."):]], array, "torch", "torch", str(weights))
+            elif tuple(array.shape) != tuple(own[k].shape):
+                raise KitError(f"{weights}: {k} has shape {tuple(array.shape)}, the model {tuple(own[k].shape)}")
+            own[k] = torch.from_numpy(np.ascontiguousarray(array)).to(own[k].dtype)
         model.load_state_dict(own)
         return model.eval()

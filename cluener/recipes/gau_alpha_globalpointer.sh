@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CLUENER 2020 with GAU-alpha + GlobalPointer (10 heads x 64, RoPE), the seeds' recipe: batch 16, lr 2e-5 constant,
 # weight decay 0.05, 10 epochs, max length 256, threshold 0. Expected dev F1: GAU-alpha 80.01 (its CLUE table);
-# GlobalPointer on bert-base-chinese 80.03 / EfficientGlobalPointer 80.66 (BERT encoders: not in the kit yet).
+# GlobalPointer on bert-base-chinese 80.03 / EfficientGlobalPointer 80.66: cluener/recipes/bert_globalpointer.sh.
 #   MODEL=path/to/chinese_GAU-alpha-char_L-24_H-768 DATA=cluener_data BACKEND=paddle HEAD=GlobalPointer \
 #     bash cluener/recipes/gau_alpha_globalpointer.sh      # DATA may be left out after `python fetch.py cluener`
 set -euo pipefail
