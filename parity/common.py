@@ -248,7 +248,8 @@ def _train_torch_offloaded(side, table, batches, lr, weight_decay, eps, seed, sc
                 continue
             opt.step()
             st = opt.state[p]
-            moments[name + ".m"], moments[name + ".v"] = st["exp_avg"].numpy(), st["exp_avg_sq"].numpy()
+            if step + 1 < len(batches):  # the last step's moments are never read again
+                moments[name + ".m"], moments[name + ".v"] = st["exp_avg"].numpy(), st["exp_avg_sq"].numpy()
             p.grad = None
             del opt, st
     side.zero_grad()
@@ -407,7 +408,8 @@ def _release(stage: str, big: bool = True) -> None:
     if os.environ.get("REPROKIT_TRACE_MEMORY"):
         with open("/proc/self/statm") as f:
             rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        print(f"[memory] {stage}: RSS {rss / 2**30:.2f} GiB", file=sys.stderr, flush=True)
+        import time
+        print(f"[memory] {time.strftime('%H:%M:%S')} {stage}: RSS {rss / 2**30:.2f} GiB", file=sys.stderr, flush=True)
 
 
 # ---- the full check, used by the tests and compare.py ----------------------------------------------------------------
@@ -471,7 +473,7 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
     def twin(tm, pm, dt):
         return pm if pm is not None else paddle_twin(tm, lambda: spec.make_paddle(kwargs, arch), dt)
 
-    def run_side(side, names, label):
+    def run_side(side, names, label, paths=paths):
         """{path: (outputs, grads)}, and the layer records of the ids path."""
         res, rec = {}, None
         for path in paths:
@@ -496,7 +498,7 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
         t32b, trec32b = ({}, ({}, {}))
         if float64:  # the reference's rounding under a second reduction order (1 thread: other GEMM blockings)
             with torch_threads(1):
-                t32b, trec32b = run_side(Side("torch", tm, "float32"), names, "t32b")
+                t32b, trec32b = run_side(Side("torch", tm, "float32"), names, "t32b", paths=["ids"])
         del tm
         _release("float32 torch done", big)
         p32, prec32 = run_side(Side("paddle", pm, "float32"), names, "p32")
@@ -548,7 +550,10 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
             for path in paths:
                 (f64_t, g64_t), (f64_p, g64_p) = t64[path], p64[path]
                 out[f"float64_forward_{path}"] = diff_dicts(f64_t, f64_p, tol_max=tol64, relative_to_scale=True)
-                out[f"float64_backward_{path}"] = diff_dicts(g64_t, g64_p, tol_max=tol64, relative_to_scale=True)
+                # gradients flow back through the reference's float32-rounded attention scores (Funnel): the same
+                # float32-limited bar as the per-layer entries (LAYER_FLOAT64_TOL); the forward keeps tol64
+                out[f"float64_backward_{path}"] = diff_dicts(g64_t, g64_p, tol_max=max(tol64, spec.LAYER_FLOAT64_TOL),
+                                                             relative_to_scale=True)
             if layers:
                 tol64_layers = max(tol64, spec.LAYER_FLOAT64_TOL)
                 attach_float64(fwd_layers, trec64[0], prec64[0], tol64_layers)

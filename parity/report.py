@@ -280,11 +280,14 @@ def describe_tolerances(tol) -> dict:
 def markdown(report) -> str:
     a = report["args"]
     t = report["tolerances"]
+    spilled = sum(r.get("spilled_bytes", 0) for r in report["runs"])
     src = f"checkpoint `{a['checkpoint']}`" if a["checkpoint"] else f"random weights, config `{a['config']}`"
     inputs = f"text `{a['text']}`" if a["text"] else f"random ids, rows of lengths {a['lengths'] or 'default'}"
     lines = [f"# Parity report: torch reference vs Paddle port: {report['verdict']}", "",
              f"{src}; {inputs}; seed {a['seed']}; {a['steps']} AdamW steps (lr {a['lr']:g}, linear warm-up). "
-             f"Dropout off, train mode. {report['seconds']} s, peak RSS {report['peak_rss_mb']:.0f} MB.", "",
+             f"Dropout off, train mode. {report['seconds']} s, peak RSS {report['peak_rss_mb']:.0f} MB"
+             + (f", {spilled / 1e9:.1f} GB of arrays spilled to the temp folder (one model in memory at a time)"
+                if spilled else "") + ".", "",
              f"Bars: forward max abs <= {t['forward']['tol_max']:g} and mean <= {t['forward']['tol_mean']:g}; "
              f"gradients max abs <= {t['backward']['tol_max']:g} x max(1, max|ref|); training "
              f"{t['train']['tol_max']:g} relative. A tensor outside a bar passes only as *noise floor*: the port's "
@@ -292,9 +295,9 @@ def markdown(report) -> str:
              f"error, max and mean, that error taken as the larger of two runs of the reference under different "
              f"reduction orders (its thread count, and 1 thread: other GEMM blockings); for a tensor of fewer than {SMALL_TENSOR} elements (a loss, a bias gradient) the "
              f"reference's error is too few samples to be a noise estimate, so it counts as at least "
-             f"{MIN_NOISE_ULPS:g} float32 ulps of the tensor's largest value (column `noise_min`). float64 rows check the logic ({FLOAT64_TOL:g} relative; per layer Funnel "
+             f"{MIN_NOISE_ULPS:g} float32 ulps of the tensor's largest value (column `noise_min`). float64 rows check the logic ({FLOAT64_TOL:g} relative; per layer and for whole-model gradients Funnel "
              f"{t['float64_layers']['funnel']:g}, GAU-alpha {t['float64_layers']['gau_alpha']:g}: HF rounds Funnel's "
-             "attention scores to float32 even in float64).", "",
+             "attention scores to float32 even in float64, and every gradient flows back through them).", "",
              "Layers: every sub-layer present under the same name on both sides is hooked; its output (forward, in "
              "the order calls finish) and the gradient of its inputs (backward, in the order backward computes them, "
              "each layer's parameter gradients after it) are compared. *First divergence* is the first failing entry "
