@@ -49,3 +49,17 @@ def test_large_tensor_noise_floor_uses_its_own_error():
     assert d.noise_min == 0.0 and d.verdict == "FAIL"
     d = floor_check(truth[:63] + 0.25 * ulp, truth[:63] + 3 * ulp, truth[:63])
     assert d.noise_min == 2 * ulp and d.verdict == "pass (noise floor)"
+
+
+def test_float64_zero_gradient_is_checked_as_zero():
+    """The float64 logic check treats a mathematically zero gradient as zero at its layer's scale: float32-level noise
+    in it passes, a real gradient there fails."""
+    from parity.common import _float64_zero_gradients
+    from reprokit.diff import diff_dicts
+    t = {"q.weight": np.full((4, 4), 1000.0), "k.bias": np.array([4e-6, -2e-6, 0, 1e-6])}
+    p = {"q.weight": np.full((4, 4), 1000.0), "k.bias": np.array([-5e-6, 3e-6, 1e-6, 0])}
+    (dq, dk) = _float64_zero_gradients(diff_dicts(t, p, tol_max=1e-6, relative_to_scale=True), TABLE, t, p, 1e-6)
+    assert dq.verdict == "pass" and dk.name == "k.bias (zero gradient)" and dk.verdict == "pass"
+    p["k.bias"] = np.array([2e-3, 0, 0, 0])  # 2e-6 of the layer's scale: not noise
+    (_, dk) = _float64_zero_gradients(diff_dicts(t, p, tol_max=1e-6, relative_to_scale=True), TABLE, t, p, 1e-6)
+    assert dk.verdict == "FAIL"
