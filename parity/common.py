@@ -340,6 +340,19 @@ def attach_float64(entries: List[dict], t64, p64, tol64: float) -> List[dict]:
     return entries
 
 
+def _diffs_with_floor(ref32, other32, ref64, ref32_other_order, tol: dict) -> List[Diff]:
+    """diff_dicts and, with ref64, with_noise_floor, tensor by tensor (a spilled tensor is read once for both)."""
+    if set(ref32) != set(other32):
+        return diff_dicts(ref32, other32, **tol)  # the same one-line error
+    out = []
+    for k in ref32:
+        d = diff_arrays(k, ref32[k], other32[k], **tol)
+        if ref64 is not None:
+            with_noise_floor([d], ref32, other32, ref64, FLOOR_FACTOR, ref32_other_order)
+        out.append(d)
+    return out
+
+
 def _float64_zero_gradients(diffs: List[Diff], table, g64_t, g64_p, tol: float) -> List[Diff]:
     """A mathematically zero gradient (k_head.bias: softmax is shift-invariant) holds only rounding noise in float64
     too (HF's float64 Funnel rounds attention scores to float32): compared as zero, both sides within tol x its
@@ -542,11 +555,9 @@ def run_checks(spec, kwargs: dict, arch: str, realistic: bool = False, seed: int
             (f32_t, g32_t), (f32_p, g32_p) = t32[path], p32[path]
             f64_t, g64_t = t64.get(path, ({}, {}))
             f32_tb, g32_tb = t32b.get(path, ({}, {}))
-            fwd = diff_dicts(f32_t, f32_p, **tol["forward"])
-            bwd = diff_dicts(g32_t, g32_p, **tol["backward"])
+            fwd = _diffs_with_floor(f32_t, f32_p, f64_t if float64 else None, f32_tb, tol["forward"])
+            bwd = _diffs_with_floor(g32_t, g32_p, g64_t if float64 else None, g32_tb, tol["backward"])
             if float64:
-                with_noise_floor(fwd, f32_t, f32_p, f64_t, FLOOR_FACTOR, f32_tb)
-                with_noise_floor(bwd, g32_t, g32_p, g64_t, FLOOR_FACTOR, g32_tb)
                 # HF casts attention scores to float32 even in float64 models, so their gradient is rounded to
                 # float32 on the way back and the "zero" key-bias gradient is ~1e-8 of its layer's scale.
                 bwd = zero_gradient_diffs(bwd, table, {"torch": g32_t, "torch_other_order": g32_tb, "paddle": g32_p,

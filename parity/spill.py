@@ -23,19 +23,25 @@ class SpillStore(MutableMapping):
         self._files: Dict[str, Path] = {}
         self.shapes: Dict[str, Tuple[int, ...]] = {}
         self.bytes_written = 0
+        self._last = None
 
     def __setitem__(self, key: str, value) -> None:
         array = np.asarray(value)
         path = self._files.get(key) or self.dir / f"{len(self._files)}.npy"
         np.save(path, np.asarray(array, order="C"), allow_pickle=False)  # (ascontiguousarray makes 0-d 1-d)
         self._files[key] = path
+        self._last = None
         self.shapes[key] = tuple(array.shape)
         self.bytes_written += array.nbytes
 
     def __getitem__(self, key: str) -> np.ndarray:
-        return np.load(self._files[key], allow_pickle=False)
+        """The array; the last one read is kept, so a diff and its noise floor read a tensor from disk once."""
+        if self._last is None or self._last[0] != key:
+            self._last = (key, np.load(self._files[key], allow_pickle=False))
+        return self._last[1]
 
     def __delitem__(self, key: str) -> None:
+        self._last = None
         self._files.pop(key).unlink()
         self.shapes.pop(key)
 
