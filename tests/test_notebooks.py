@@ -33,7 +33,7 @@ def tiny_parameters(work: Path) -> dict:
                                        DATA=str(work / "cluener_data"), HEADS=["GlobalPointer"],
                                        BACKENDS=["paddle", "torch"], EXTRA=steps + " --max_seq_length 64"),
         "parity_report": dict(common, MODEL=str(work / "path/to/funnel-xlarge"), TEXT=str(work / "sentences.txt"),
-                              STEPS=1),
+                              STEPS=1, COMPARE_ARGS=["--spill", "on", "--spill-dir", str(work / "spill")]),
     }
 
 
