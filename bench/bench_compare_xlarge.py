@@ -49,9 +49,10 @@ def main(argv=None) -> int:
         before = measured([sys.executable, str(tree / "compare.py"), *COMMON, "--float64-reference-only",
                            "--name", "before", "--out", str(work / "out"), "--figure", ""], work, env)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        # from the repository folder, so the report names its figure as figure/... (a relative path)
         after = measured([sys.executable, str(ROOT / "compare.py"), *COMMON, "--name", "funnel_xlarge_qa",
-                          "--out", str(Path(args.reports).resolve()), "--figure", str((ROOT / "figure").resolve())],
-                         work, env)
+                          "--out", os.path.relpath(Path(args.reports).resolve(), ROOT), "--figure", "figure"],
+                         ROOT, env)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
