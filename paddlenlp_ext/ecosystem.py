@@ -36,27 +36,45 @@ def encoder_config(model_type: str, config: Mapping):
     return config_cls(**kw, architectures=[cls.__name__])
 
 
+def mapped_table(pcls, config, paddle_shapes: Mapping[str, tuple], torch_shapes: Mapping[str, tuple] = None
+                 ) -> Tuple[List[Param], List[str]]:
+    """(table, Paddle parameters left at their init) exactly as PaddleNLP's converter (conversion_utils.convert) loads
+    a torch state into `pcls`: each mapping whose source is in the torch state writes its target (transposed if
+    asked); sources are not removed, so every torch tensor also stays under its own name, and Paddle's set_state_dict
+    then loads whatever name and shape match. Without `torch_shapes` (no torch model at hand) every mapping source and
+    every untargeted Paddle name are taken to be in the torch state."""
+    try:
+        mappings = pcls._get_name_mappings(config)
+    except NotImplementedError:  # ERNIE in PaddleNLP 2.8.1: no torch checkpoint conversion at all
+        raise KitError(f"PaddleNLP has no torch name mapping for {pcls.__name__}: it cannot convert a transformers "
+                       "checkpoint of it") from None
+    table, targeted = [], set()
+    for m in mappings:
+        if m.target_name not in paddle_shapes or m.target_name in targeted or (
+                torch_shapes is not None and m.source_name not in torch_shapes):
+            continue  # a target the Paddle class has not, or a source the torch class has not: nothing loads
+        if m.action not in (None, "transpose"):
+            raise KitError(f"PaddleNLP's mapping for {pcls.__name__}: {m.source_name} -> {m.target_name} uses "
+                           f"action {m.action!r}, which the kit does not apply")
+        transpose = m.action == "transpose"
+        shape = paddle_shapes[m.target_name]
+        torch_shape = torch_shapes[m.source_name] if torch_shapes is not None else \
+            (tuple(reversed(shape)) if transpose else shape)
+        table.append(Param(m.source_name, tuple(torch_shape), transpose=transpose,
+                           paddle_name=None if m.source_name == m.target_name else m.target_name))
+        targeted.add(m.target_name)
+    for name, shape in paddle_shapes.items():  # a tensor under its own torch name, loaded as it is
+        if name not in targeted and (torch_shapes is None or torch_shapes.get(name) == shape):
+            table.append(Param(name, tuple(shape)))
+            targeted.add(name)
+    return table, sorted(set(paddle_shapes) - targeted)
+
+
 def encoder_table(encoder) -> List[Param]:
     """Every parameter of a PaddleNLP model (an encoder, or a class with a head): its torch name, torch shape,
     transpose flag and Paddle name."""
     shapes = {n: tuple(p.shape) for n, p in encoder.named_parameters()}
-    try:
-        mappings = type(encoder)._get_name_mappings(encoder.config)
-    except NotImplementedError:
-        raise KitError(f"PaddleNLP has no torch name mapping for {type(encoder).__name__}") from None
-    table, targeted = [], set()
-    for m in mappings:
-        if m.target_name not in shapes or m.target_name in targeted:
-            continue
-        if m.action not in (None, "transpose"):
-            raise KitError(f"PaddleNLP's mapping {m.source_name} -> {m.target_name}: action {m.action!r} not applied")
-        shape = shapes[m.target_name]
-        transpose = m.action == "transpose"
-        table.append(Param(m.source_name, tuple(reversed(shape)) if transpose else shape, transpose=transpose,
-                           paddle_name=None if m.source_name == m.target_name else m.target_name))
-        targeted.add(m.target_name)
-    table += [Param(n, s) for n, s in shapes.items() if n not in targeted]
-    return table
+    return mapped_table(type(encoder), encoder.config, shapes)[0]
 
 
 def load_encoder(encoder, state: Mapping[str, np.ndarray], origin: str) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 import paddle
 import torch
 
+from paddlenlp_ext.ecosystem import mapped_table
 from reprokit import KitError
 from reprokit.tables import Param
 
@@ -120,29 +121,8 @@ class EcosystemSpec:
         pm = pcls(pcfg(**self._config_args(kwargs, arch)))
         paddle_shapes = {n: tuple(p.shape) for n, p in pm.named_parameters()}
         del pm
-        try:
-            mappings = pcls._get_name_mappings(pcfg(**self._config_args(kwargs, arch)))
-        except NotImplementedError:  # ERNIE in PaddleNLP 2.8.1: no torch checkpoint conversion at all
-            raise KitError(f"PaddleNLP has no torch name mapping for {arch}: it cannot convert a transformers "
-                           "checkpoint of it, so there is no pair to compare") from None
-        # PaddleNLP's converter (conversion_utils.convert): each mapping whose source is in the torch state writes
-        # its target (transposed if asked); sources are not removed, so every torch tensor also stays under its own
-        # name, and Paddle's set_state_dict then loads whatever name and shape match. Mirror that exactly.
-        table, targeted = [], set()
-        for m in mappings:
-            if m.source_name not in torch_shapes or m.target_name not in paddle_shapes:
-                continue  # a source the torch class has not, or a target the Paddle class has not: nothing loads
-            if m.action not in (None, "transpose"):
-                raise KitError(f"PaddleNLP's mapping for {arch}: {m.source_name} -> {m.target_name} uses action "
-                               f"{m.action!r}, which the kit does not apply")
-            targeted.add(m.target_name)
-            table.append(Param(m.source_name, torch_shapes[m.source_name], transpose=m.action == "transpose",
-                               head=not m.source_name.startswith(self.NAME + "."),
-                               paddle_name=None if m.target_name == m.source_name else m.target_name))
-        for name, shape in torch_shapes.items():  # a tensor under its own torch name, loaded as it is
-            if name in paddle_shapes and name not in targeted and paddle_shapes[name] == shape:
-                targeted.add(name)
-                table.append(Param(name, shape, head=not name.startswith(self.NAME + ".")))
+        table, paddle_only = mapped_table(pcls, pcfg(**self._config_args(kwargs, arch)), paddle_shapes,
+                                          torch_shapes)
         names = [p.name for p in table]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
@@ -157,7 +137,7 @@ class EcosystemSpec:
         if dropped:
             raise KitError(f"PaddleNLP's mapping for {arch} gives no Paddle parameter for {len(dropped)} torch "
                            f"parameter(s): {', '.join(dropped[:6])}: converting this checkpoint would drop them")
-        return table, sorted(set(paddle_shapes) - targeted)
+        return table, paddle_only
 
     # -- batches and the rest of the spec interface -------------------------------------------------------------
     def make_batch(self, arch: str, kwargs: dict, lengths: Sequence[int] = (9, 5, 1), num_choices: int = 2,
