@@ -189,7 +189,7 @@ class GlobalPointerForNER(nn.Layer):
         import numpy as np
 
         from reprokit.checkpoint import load_state, read_config
-        from reprokit.tables import as_dict, convert_array, describe_key_problems
+        from reprokit.loading import span_head_arrays
 
         from .ecosystem import encoder_class, encoder_config, load_encoder, split_span_state
         raw = read_config(directory)
@@ -204,14 +204,8 @@ class GlobalPointerForNER(nn.Layer):
         load_encoder(encoder, enc_state, str(weights))
         model = cls(encoder, **{k: span[k] for k in ("heads", "head_size", "rope", "efficient") if k in span})
         if not new_head:
-            table = as_dict(model.head_table())
-            missing, unexpected = sorted(set(table) - set(head_state)), sorted(set(head_state) - set(table))
-            if missing or unexpected:
-                raise KitError(describe_key_problems(str(weights), ["global_pointer." + k for k in missing],
-                                                     ["global_pointer." + k for k in unexpected]))
-            params = dict(model.global_pointer.named_parameters())
-            for k, p in table.items():
-                arr = convert_array(p, np.asarray(head_state[k]), "torch", "paddle", str(weights))
+            params = dict(model.state_dict())
+            for k, arr in span_head_arrays(model.head_table(), head_state, "torch", "paddle", str(weights)).items():
                 params[k].set_value(np.ascontiguousarray(arr).astype(str(params[k].dtype).replace("paddle.", "")))
         model.eval()
         return model

@@ -1,6 +1,7 @@
-"""The config and batch helpers both parity specs share (parity/funnel.py, parity/gau_alpha.py): a tiny config with
-the head's label count, and a padded numpy batch with labels for any head. A spec supplies only what is its model's
-own: its class-name stem, label counts, how token types look, whether the mask is passed explicitly."""
+"""The config, batch and weight-scale helpers the parity specs share (parity/funnel.py, parity/gau_alpha.py,
+parity/ecosystem.py): a tiny config with the head's label count, a padded numpy batch with labels for any head, and
+the move to trained-weight scale. A spec supplies only what is its model's own: its class-name stem, label counts,
+how token types look, whether the mask is passed explicitly, how it names its LayerNorms."""
 from __future__ import annotations
 
 from typing import Callable, Dict, Sequence
@@ -58,3 +59,20 @@ def make_batch(stem: str, arch: str, kwargs: dict, lengths: Sequence[int], seed:
         batch["end_positions"] = rng.randint(0, L, size=B).astype("int64")
         batch["end_positions"][0] = L + 3  # out of range: clamped to L and ignored, as in HF
     return batch
+
+
+def rescale_(model, seed: int, layer_norm: str, factor: float = 2.0) -> None:
+    """Move HF's small init to trained-weight scale: Linear (and relative) weights x factor (trained BERT-base weights
+    have std ~0.04, HF's Funnel init gives 0.0255 at d=768), LayerNorm gains U(0.5, 1.5), biases N(0, 0.2); word
+    embeddings as they are. `layer_norm`: how the model names its LayerNorms ("layer_norm", "LayerNorm").
+    Small init hides bugs (notes/alignment.md)."""
+    import torch
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if f"{layer_norm}.weight" in name:
+                p.copy_(0.5 + torch.rand(p.shape, generator=g, dtype=p.dtype))
+            elif name.endswith(".bias") or layer_norm in name:
+                p.copy_(0.2 * torch.randn(p.shape, generator=g, dtype=p.dtype))
+            elif "word_embeddings" not in name:
+                p.mul_(factor)

@@ -84,7 +84,7 @@ class EcosystemSpec:
         torch.manual_seed(seed)
         tm = self.make_torch(kwargs, arch)
         if realistic:
-            rescale_(tm, seed)
+            batches.rescale_(tm, seed, layer_norm="LayerNorm")
         if dtype == "float64":
             tm = tm.double()
         return tm.train()
@@ -227,19 +227,6 @@ def load_through_table(pm, table: Sequence[Param], state: Dict[str, np.ndarray],
         array = convert_array(p, np.asarray(state[key]), layout, "paddle", origin)
         target = params[p.name_in("paddle")]
         target.set_value(paddle.to_tensor(np.ascontiguousarray(array), dtype=target.dtype))
-
-
-def rescale_(model, seed: int, factor: float = 2.0) -> None:
-    """HF's init (std 0.02) x 2 for weights, LayerNorm gains U(0.5, 1.5), biases N(0, 0.2): trained-weight scale."""
-    g = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "LayerNorm.weight" in name:
-                p.copy_(0.5 + torch.rand(p.shape, generator=g, dtype=p.dtype))
-            elif name.endswith(".bias") or "LayerNorm" in name:
-                p.copy_(0.2 * torch.randn(p.shape, generator=g, dtype=p.dtype))
-            elif "word_embeddings" not in name:
-                p.mul_(factor)
 
 
 BASE = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,

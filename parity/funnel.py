@@ -66,27 +66,12 @@ def _token_types(lens: np.ndarray, L: int) -> np.ndarray:
     return tt
 
 
-def rescale_(model: torch.nn.Module, seed: int, factor: float = 2.0) -> None:
-    """Move HF's small init to trained-weight scale: Linear and relative weights x factor (trained BERT-base weights
-    have std ~0.04, HF's Funnel init gives 0.0255 at d=768), LayerNorm gains U(0.5, 1.5), biases N(0, 0.2).
-    Small init hides bugs (notes/alignment.md)."""
-    g = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "layer_norm.weight" in name:
-                p.copy_(0.5 + torch.rand(p.shape, generator=g, dtype=p.dtype))
-            elif name.endswith(".bias") or "layer_norm" in name:
-                p.copy_(0.2 * torch.randn(p.shape, generator=g, dtype=p.dtype))
-            elif "word_embeddings" not in name:
-                p.mul_(factor)
-
-
 def build_torch(kwargs: dict, arch: str, seed: int = 0, realistic: bool = False, dtype: str = "float32"):
     """The torch reference model with seeded weights, in train mode."""
     torch.manual_seed(seed)
     tm = make_torch(kwargs, arch)
     if realistic:
-        rescale_(tm, seed)
+        batches.rescale_(tm, seed, layer_norm="layer_norm")
     if dtype == "float64":
         tm = tm.double()
     return tm.train()

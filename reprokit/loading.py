@@ -141,11 +141,17 @@ def plan_span_model(model_type: str, config, head_table: List[Param], state: Map
     plan = plan_load(model_type, config, ENCODER_ARCH[model_type], enc, layout, target, origin)
     arrays = {"backbone." + k: v for k, v in plan.arrays.items()}
     if head:
-        table = as_dict(head_table)
-        missing, unexpected = sorted(set(table) - set(head)), sorted(set(head) - set(table))
-        if missing or unexpected:
-            raise KitError(describe_key_problems(origin, ["global_pointer." + k for k in missing],
-                                                 ["global_pointer." + k for k in unexpected]))
-        arrays.update({"global_pointer." + k: convert_array(p, head[k], layout, target, origin)
-                       for k, p in table.items()})
+        arrays.update(span_head_arrays(head_table, head, layout, target, origin))
     return arrays, not head
+
+
+def span_head_arrays(head_table: List[Param], head: Mapping[str, np.ndarray], layout: str, target: str,
+                     origin: str = "checkpoint") -> Dict[str, np.ndarray]:
+    """A span model's head (`global_pointer.*`, names relative to the head in `head`), every table key exactly,
+    in `target` layout."""
+    table = as_dict(head_table)
+    missing, unexpected = sorted(set(table) - set(head)), sorted(set(head) - set(table))
+    if missing or unexpected:
+        raise KitError(describe_key_problems(origin, ["global_pointer." + k for k in missing],
+                                             ["global_pointer." + k for k in unexpected]))
+    return {"global_pointer." + k: convert_array(p, head[k], layout, target, origin) for k, p in table.items()}

@@ -167,7 +167,8 @@ class GlobalPointerForNER(nn.Module):
 
         from reprokit import KitError
         from reprokit.checkpoint import load_state, read_config
-        from reprokit.tables import as_dict, convert_array, describe_key_problems
+        from reprokit.loading import span_head_arrays
+        from reprokit.tables import describe_key_problems
         raw = read_config(directory)
         span = raw.get("global_pointer") or new_span
         kw = {k: span[k] for k in ("heads", "head_size", "rope", "efficient") if k in span}
@@ -179,18 +180,18 @@ class GlobalPointerForNER(nn.Module):
             return cls(AutoModel.from_pretrained(str(directory), add_pooling_layer=False), **kw).eval()
         model = cls(AutoModel.from_config(AutoConfig.from_pretrained(str(directory)), add_pooling_layer=False), **kw)
         own = model.state_dict()
-        expected = set(own)
-        given = {k for k in state if k.startswith(("backbone.", "global_pointer."))}
-        extra = sorted(k for k in state if k not in expected and not k.startswith("backbone.pooler."))
-        missing = sorted(expected - given)
-        if missing or extra:
-            raise KitError(describe_key_problems(str(weights), missing, extra))
-        head = as_dict(model.head_table())
-        for k in own:
-            array = np.asarray(state[k])
-            if k.startswith("global_pointer."):
-                array = convert_array(head[k[len("global_pointer."):]], array, "torch", "torch", str(weights))
-            elif tuple(array.shape) != tuple(own[k].shape):
+        backbone = {k for k in own if k.startswith("backbone.")}
+        given = {k for k in state if k.startswith("backbone.") and not k.startswith("backbone.pooler.")}
+        extra = sorted(k for k in state if not k.startswith(("backbone.", "global_pointer.")))
+        if backbone != given or extra:  # (a Paddle-written encoder carries a pooler the span model has not)
+            raise KitError(describe_key_problems(str(weights), sorted(backbone - given), sorted(given - backbone)
+                                                 + extra))
+        arrays = {k: np.asarray(state[k]) for k in backbone}
+        arrays.update(span_head_arrays(model.head_table(), {k[len("global_pointer."):]: v for k, v in state.items()
+                                                            if k.startswith("global_pointer.")},
+                                       "torch", "torch", str(weights)))
+        for k, array in arrays.items():
+            if tuple(array.shape) != tuple(own[k].shape):
                 raise KitError(f"{weights}: {k} has shape {tuple(array.shape)}, the model {tuple(own[k].shape)}")
             own[k] = torch.from_numpy(np.ascontiguousarray(array)).to(own[k].dtype)
         model.load_state_dict(own)
