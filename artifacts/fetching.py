@@ -91,7 +91,7 @@ def resolve(target: str, registry: Dict[str, dict], include=None, sha256: Option
         repo_type = "model"
         if repo.startswith("datasets/"):
             repo_type, repo = "dataset", repo[len("datasets/"):]
-        if repo.count("/") != 1:
+        if repo.count("/") > 1 or not repo:
             raise KitError(f"{target}: use hf://ORG/REPO@REVISION (hf://datasets/ORG/REPO@REVISION for a data set)")
         return target, {"kind": "hub", "sources": [{"mirror": "hf", "repo": repo, "repo_type": repo_type,
                                                      "revision": rev or "main", "files": list(include or ["*"])}]}

@@ -16,6 +16,7 @@ import numpy as np
 
 from reprokit import KitError
 from tasks.tokenization import GAUAlphaTokenizer
+from reprokit.files import summary
 
 
 def encode_with_masks(tokenizer: GAUAlphaTokenizer, text: str, max_length: int):
@@ -59,7 +60,7 @@ def top_k(logits: np.ndarray, ids: np.ndarray, tokenizer: GAUAlphaTokenizer, k: 
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--model", required=True, type=Path)
     ap.add_argument("--text", required=True)
     ap.add_argument("--backend", choices=["paddle", "torch"], default="paddle")

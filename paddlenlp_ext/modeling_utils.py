@@ -15,6 +15,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from artifacts.names import resolve_model
 from reprokit import KitError
 from reprokit.checkpoint import CONFIG_NAME, PADDLE_WEIGHTS, load_state, write_directory
 from reprokit.loading import config_dict, plan_load, table_of
@@ -128,9 +129,10 @@ class TablePretrainedModel(nn.Layer):
 
     @classmethod
     def from_pretrained(cls, path, config=None, allow_new_head: bool = False, trust_pickle: bool = False,
-                        **config_overrides):
-        """Load a HF directory (safetensors / .bin / sharded) or a native Paddle directory (model_state.pdparams)."""
-        path = Path(path)
+                        revision=None, **config_overrides):
+        """Load a HF directory (safetensors / .bin / sharded) or a native Paddle directory (model_state.pdparams),
+        given as a directory or a name (artifacts.names: registry name or alias, hub repo id at `revision`)."""
+        path = resolve_model(path, revision)
         if config is None:
             cfg = config_dict(path, cls.model_type, config_overrides)
             config = cls.config_class(**{k: v for k, v in cfg.items() if k != "model_type"})

@@ -33,8 +33,10 @@ class GAUAlphaTokenizer:
             setattr(self, f"{name}_token_id", self.vocab[f"[{name.upper()}]"])
 
     @classmethod
-    def from_pretrained(cls, directory, **kwargs) -> "GAUAlphaTokenizer":
-        return cls(Path(directory) / "vocab.txt", **kwargs)
+    def from_pretrained(cls, directory, revision=None, **kwargs) -> "GAUAlphaTokenizer":
+        """From a checkpoint directory or name (artifacts.names: registry name or alias, hub repo id)."""
+        from artifacts.names import resolve_model
+        return cls(resolve_model(directory, revision, need_weights=False) / "vocab.txt", **kwargs)
 
     def tokenize(self, text: str) -> List[str]:
         return self._tok.encode(text, add_special_tokens=False).tokens
@@ -66,8 +68,11 @@ class GAUAlphaTokenizer:
 
 def tokenizer_for(path, pair_token_types: str = "zeros", fast_only: bool = False):
     """The tokenizer of the checkpoint in `path`: GAU-alpha's (pairs with all-0 token types by default, the GAU-alpha
-    recipe; "segments" for 0/1) or transformers' AutoTokenizer for everything else."""
+    recipe; "segments" for 0/1) or transformers' AutoTokenizer for everything else. `path`: a directory or a name
+    (artifacts.names)."""
+    from artifacts.names import resolve_model
     from reprokit.checkpoint import read_config
+    path = resolve_model(path, need_weights=False)
     if read_config(path).get("model_type") == "gau_alpha":
         if fast_only:
             raise KitError(f"{path}: a GAU-alpha checkpoint: this task needs a HF fast tokenizer (offset mappings)")

@@ -1,7 +1,7 @@
 """The GAU-alpha repos' own usage lines run unchanged against the kit's classes, on both backends, and print the
 same top-5: GAU-alpha-pytorch's test_mlm.py (`pt_model(**pt_inputs).logits[0]`) and its Paddle twin test_mlm_pd.py
 (`pd_model(**pd_inputs)[0][0]`), with transformers' BertTokenizer on the checkpoint's vocab.txt. Only the import lines
-and the checkpoint path differ from the seeds. Plus the ModelOutput / return_dict conventions of every head."""
+differ from the seeds: the checkpoint names resolve through a Hugging Face cache the test builds. Plus the ModelOutput / return_dict conventions of every head."""
 import re
 
 import numpy as np
@@ -76,35 +76,50 @@ print(pd_outputs_sentence)
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
+def hf_home(tmp_path_factory):
     """A tiny GAU-alpha MLM at trained weight scale, saved by the torch reference (model.safetensors, which both
-    backends load), with a BERT vocab.txt."""
-    d = tmp_path_factory.mktemp("gau") / "chinese_GAU-alpha-char_L-24_H-768"
+    backends load) with a BERT vocab.txt, in a Hugging Face cache as junnyu/chinese_GAU-alpha-char_L-24_H-768: the
+    name the seeds' lines use (the Paddle line's PaddleNLP built-in name is a registry alias of it)."""
+    from hf_cache import put_in_hf_cache
+    root = tmp_path_factory.mktemp("gau")
+    d = root / "src"
     kw = GA.config_kwargs(GA.TINY, "GAUAlphaForMaskedLM", vocab_size=len(VOCAB))
     model = GA.build_torch(kw, "GAUAlphaForMaskedLM", seed=3, realistic=True)
     with torch.no_grad():  # trained-scale embeddings (std 1): the tied decoder gives peaked candidates, not a tie
         model.gau_alpha.embeddings.word_embeddings.weight.mul_(50.0)
     model.save_pretrained(d)
     (d / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    return d
+    put_in_hf_cache(root / "hf" / "hub", "junnyu/chinese_GAU-alpha-char_L-24_H-768", d)
+    return root / "hf"
 
 
-def run_seed(code, checkpoint, names, capsys):
-    """Run a seed script with its hub names pointing at the local checkpoint; its printed line, parsed."""
-    from transformers import BertTokenizer
-    code = code.replace('"junnyu/chinese_GAU-alpha-char_L-24_H-768"', repr(str(checkpoint)))
-    code = code.replace('"chinese_GAU-alpha-char_L-24_H-768"', repr(str(checkpoint)))
-    exec(code, {"GAUAlphaTokenizer": BertTokenizer, **names})
-    line = capsys.readouterr().out.strip().splitlines()[-1]
+IMPORTS = {"torch": "import torch\nfrom torch_ref.gau_alpha import GAUAlphaForMaskedLM\n",
+           "paddle": "import paddlenlp_ext\nimport paddle\nfrom paddlenlp_ext.gau_alpha import GAUAlphaForMaskedLM\n"}
+
+
+def run_seed(code, side, hf_home, tmp_path):
+    """A seed script, unchanged but for its imports (the kit's class; transformers' BertTokenizer is what the seeds'
+    GAUAlphaTokenizer is), run in a fresh process offline against the HF cache; its printed line, parsed."""
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / f"seed_{side}.py"
+    script.write_text(IMPORTS[side] + "from transformers import BertTokenizer as GAUAlphaTokenizer\n" + code,
+                      encoding="utf-8")
+    env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "REPROKIT_HOME": str(tmp_path / "store")}
+    env.pop("HF_HUB_CACHE", None)
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    line = run.stdout.strip().splitlines()[-1]
     prefix, body = line.split(": ", 1)
     cand = r"[^|]+?\+[0-9.e-]+"
     masks = re.findall(rf"\[({cand}(?:\|\|{cand}){{4}})\]", body)
     return prefix, body, [[(c.rsplit("+", 1)[0], float(c.rsplit("+", 1)[1])) for c in m.split("||")] for m in masks]
 
 
-def test_seed_usage_lines_print_the_same_top5_on_both_backends(checkpoint, capsys):
-    pt = run_seed(TORCH_SEED, checkpoint, {"torch": torch, "GAUAlphaForMaskedLM": R.GAUAlphaForMaskedLM}, capsys)
-    pd = run_seed(PADDLE_SEED, checkpoint, {"paddle": paddle, "GAUAlphaForMaskedLM": P.GAUAlphaForMaskedLM}, capsys)
+def test_seed_usage_lines_print_the_same_top5_on_both_backends(hf_home, tmp_path):
+    pt = run_seed(TORCH_SEED, "torch", hf_home, tmp_path)
+    pd = run_seed(PADDLE_SEED, "paddle", hf_home, tmp_path)
     assert (pt[0], pd[0]) == ("pytorch", "paddle")
     assert len(pt[2]) == 2 and all(len(m) == 5 for m in pt[2])  # two [MASK]s, five candidates each
     assert pt[1].startswith("今天[") and pt[1].endswith("]去公园玩。") and "]很好，我[" in pt[1]

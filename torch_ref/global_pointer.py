@@ -133,10 +133,13 @@ class GlobalPointerForNER(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory, heads: int = None, head_size: int = 64, rope: bool = True,
-                        efficient: bool = False, trust_pickle: bool = False, **config_overrides):
+                        efficient: bool = False, trust_pickle: bool = False, revision=None, **config_overrides):
         """A fine-tuned span model (its config names the head), or a checkpoint of the encoder's family with a new
-        head of the given shape. Either layout."""
+        head of the given shape. Either layout; a directory or a name (artifacts.names)."""
         import numpy as np
+
+        from artifacts.names import resolve_model
+        directory = resolve_model(directory, revision)
 
         from reprokit.checkpoint import load_state, read_config
         from reprokit.loading import ENCODER_ARCH, config_dict, plan_span_model

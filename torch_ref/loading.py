@@ -8,22 +8,24 @@ by either backend's trainer loads here (a Paddle `model_state.pdparams` too, und
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-
 import numpy as np
 import torch
 
+from artifacts.names import resolve_model
 from reprokit.checkpoint import load_state
 from reprokit.loading import config_dict, plan_load
 
 logger = logging.getLogger("torch_ref")
 
 
-def from_pretrained(path, cls, allow_new_head: bool = False, trust_pickle: bool = False, **config_overrides):
-    """Class `cls` (its `config_class` reads config.json) with the weights of the checkpoint in `path` (HF/torch or Paddle layout), in eval mode as
-    transformers' from_pretrained returns it. allow_new_head: head parameters absent or of another shape in the
-    checkpoint (a new num_labels) keep their fresh initialisation, as HF's ignore_mismatched_sizes."""
-    path = Path(path)
+def from_pretrained(path, cls, allow_new_head: bool = False, trust_pickle: bool = False, revision=None,
+                    **config_overrides):
+    """Class `cls` (its `config_class` reads config.json) with the weights of the checkpoint in `path` (HF/torch or
+    Paddle layout), in eval mode as transformers' from_pretrained returns it. `path` is a directory or a name
+    (artifacts.names: a registry name or alias, a hub repo id at `revision`; the kit's store, the HF cache, then a
+    verified download). allow_new_head: head parameters absent or of another shape in the checkpoint (a new
+    num_labels) keep their fresh initialisation, as HF's ignore_mismatched_sizes."""
+    path = resolve_model(path, revision)
     model_type, arch = cls.config_class.model_type, cls.__name__
     config = cls.config_class.from_dict(config_dict(path, model_type, config_overrides))
     model = cls(config)
