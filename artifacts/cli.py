@@ -19,10 +19,11 @@ import sys
 from reprokit import KitError
 
 from . import fetching
+from reprokit.files import summary
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+    ap = argparse.ArgumentParser(description=summary(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n".join(__doc__.split("\n")[2:]))
     ap.add_argument("targets", nargs="*", help="registry names, hf://ORG/REPO@REV or https:// URLs")
     ap.add_argument("--list", action="store_true", help="list the registry")

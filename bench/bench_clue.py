@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from reprokit.files import summary
 
 CHARS = list("今天气很好坏我们去公园玩心情不错的是了吗他她它这个那人说银行北京上海中国大学学生老师工作时间")
 
@@ -88,7 +89,7 @@ def training(shape: str, steps: int, folder: Path, order=("torch", "paddle")):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--examples", type=int, default=5000)
     ap.add_argument("--steps", default="tiny:30,base:4", help="steps per shape")
     ap.add_argument("--out", default="logs/bench")

@@ -16,10 +16,11 @@ import torch
 from bench.common import time_round_robin, write_report
 from parity.common import LayerRecorder, matched_names, side_forward_backward, sides
 from parity.real import SPECS
+from reprokit.files import summary
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--model", default="funnel", choices=sorted(SPECS))
     ap.add_argument("--config", default="xlarge")
     ap.add_argument("--arch", default=None, help="default: the model's QA head")

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from reprokit.files import summary
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMON = ["--model", "funnel", "--config", "xlarge", "--arch", "FunnelForQuestionAnswering", "--scale", "trained",
@@ -35,7 +36,7 @@ def measured(argv, cwd, env) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--before", required=True, help="git commit of the earlier compare.py (e.g. 9dcf777)")
     ap.add_argument("--out", default="logs/bench")
     ap.add_argument("--reports", default="logs/compare", help="where the after run's report goes")

@@ -21,6 +21,7 @@ import numpy as np
 
 from reprokit.convert import table_for
 from reprokit.safetensors_io import write_streaming
+from reprokit.files import summary
 
 XLARGE = dict(model_type="funnel", architectures=["FunnelForQuestionAnswering"], vocab_size=30522,
               block_sizes=[10, 10, 10], block_repeats=[1, 1, 1], num_decoder_layers=2, d_model=1024, n_head=16,
@@ -76,7 +77,7 @@ def run_job(code: str, src: Path, dst: Path) -> dict:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--out", default="logs/bench")
     ap.add_argument("--smoke", action="store_true", help="a small checkpoint instead (checks the script runs)")

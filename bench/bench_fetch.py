@@ -18,12 +18,13 @@ import time
 from pathlib import Path
 
 from artifacts.transfer import Expected, download
+from reprokit.files import summary
 
 SERVER = Path(__file__).resolve().parents[1] / "tests" / "hub_server.py"
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--size-mb", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", default="logs/bench")

@@ -18,10 +18,11 @@ import torch
 
 from bench.common import time_round_robin, write_report
 from parity import funnel as H
+from reprokit.files import summary
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--config", default="small", choices=sorted(H.RELEASED))
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=128)

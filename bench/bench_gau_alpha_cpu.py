@@ -17,10 +17,11 @@ import torch
 import paddlenlp_ext.gau_alpha as P
 import torch_ref.gau_alpha as R
 from bench.common import time_round_robin, write_report
+from reprokit.files import summary
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--layers", type=int, default=12)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=128)

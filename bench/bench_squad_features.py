@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from squad.data import QAExample, featurize
+from reprokit.files import summary
 
 
 def hf_prepare_train_features(examples, tokenizer, max_seq_length, doc_stride):
@@ -77,7 +78,7 @@ def synthetic(n, seed=0):
 
 def main(argv=None):
     from transformers import BertTokenizerFast
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--examples", type=int, default=2000)
     ap.add_argument("--max-seq-length", type=int, default=384)
     ap.add_argument("--doc-stride", type=int, default=128)

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from parity import funnel as H
+from reprokit.files import summary
 
 TASKS = {"qnli": ("FunnelForSequenceClassification", "glue"), "squad": ("FunnelForQuestionAnswering", "squad")}
 
@@ -103,11 +104,14 @@ def run_kit(ckpt, task, feats, args, extra):
                                    str(args.steps), "--learning_rate", "1e-5", "--logging_steps", str(10 ** 6),
                                    "--save_steps", str(10 ** 6), "--max_seq_length", str(args.seq), "--report_to",
                                    "none", "--layer_lr_decay", "0.8", "--weight_decay", "0.01", *extra])
-        from tasks.cli import set_report_to
-        set_report_to(kargs)
+        from tasks.backends import pad_length, prepare_training_arguments
+        head = "sequence_classification" if task == "qnli" else "question_answering"
         backend = get_backend("torch")
-        model = backend.load_model(kargs, 2)
-        trainer = backend.make_trainer(kargs, model, FeatureDataset(feats), None, None, Path(out) / "m.jsonl", 0)
+        model = backend.load_model(str(ckpt), head, 2)
+        prepare_training_arguments(kargs.training, head, None, Path(out), evaluate_each_epoch=False,
+                                   logging_dir_given=False)
+        trainer = backend.make_trainer(kargs.training, kargs.kit, head, model, FeatureDataset(feats), None, None,
+                                       Path(out) / "m.jsonl", 0, pad_length(kargs.data))
         timer = _Timer.make()
         trainer.add_callback(timer)
         backend.train(trainer)
@@ -115,7 +119,7 @@ def run_kit(ckpt, task, feats, args, extra):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--task", choices=sorted(TASKS), default="qnli")
     ap.add_argument("--config", default="xlarge", help="a released shape (xlarge, ...) or tiny")
     ap.add_argument("--batch", type=int, default=24)

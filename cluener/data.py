@@ -58,6 +58,42 @@ def read_file(path, has_labels: bool = True) -> List[Example]:
     return out
 
 
+def examples_from_dataset(ds, origin: str) -> List[Example]:
+    """A `datasets` split of CLUENER: the raw files' `label` column ({type: {entity: [[start, end]]}}), or the
+    `span_tags` layout the CLUENER GlobalPointer repo's loading script gives ({tag: [class ids], start: [...],
+    end: [...]}, end inclusive); each span checked against the text, as read_file does."""
+    cols = ds.column_names
+    if "text" not in cols:
+        raise KitError(f"{origin}: no 'text' column (has {cols})")
+    tag_names = None
+    if "span_tags" in cols:
+        feature = ds.features["span_tags"]
+        inner = getattr(feature, "feature", feature)
+        tag = inner["tag"] if isinstance(inner, dict) else None
+        tag_names = list(getattr(getattr(tag, "feature", tag), "names", None) or TYPES)
+    out = []
+    for n, row in enumerate(ds):
+        text, spans = row["text"], []
+        if tag_names is not None:
+            st = row["span_tags"] or {}
+            if isinstance(st, list):  # a list of {tag, start, end} records
+                st = {"tag": [r["tag"] for r in st], "start": [r["start"] for r in st], "end": [r["end"] for r in st]}
+            items = [(tag_names[t] if isinstance(t, int) else t, s, e)
+                     for t, s, e in zip(st.get("tag", []), st.get("start", []), st.get("end", []))]
+        else:
+            items = [(etype, s, e) for etype, entities in (row.get("label") or {}).items() if entities
+                     for positions in entities.values() if positions for s, e in positions]
+        for etype, start, end in items:
+            if etype not in TYPES:
+                raise KitError(f"{origin}, row {n}: entity type {etype!r} is not one of the 10 CLUENER types")
+            if not 0 <= start <= end < len(text):
+                raise KitError(f"{origin}, row {n}: {etype} span [{start}, {end}] is outside the text "
+                               f"({len(text)} characters; end inclusive)")
+            spans.append((int(start), int(end), etype))
+        out.append(Example(str(row.get("id", n)), text, sorted(set(spans))))
+    return out
+
+
 def token_spans(spans: Sequence[Span], offsets: Sequence[Optional[Tuple[int, int]]]) -> Tuple[List[Tuple[int, int, int]],
                                                                                            int]:
     """Character spans -> (type id, start token, end token), through the tokens' character offsets (None for special

@@ -154,20 +154,40 @@ def read_hf_file(task: Task, path, split: str) -> List[Example]:
     if not path.is_file():
         raise KitError(f"{path}: file not found")
     ds = datasets.load_dataset(kind, data_files=str(path), split="train")
+    return examples_from_dataset(task, ds, str(path), split)
+
+
+def examples_from_dataset(task: Task, ds, origin: str, split: str) -> List[Example]:
+    """Examples of a `datasets` split with the `glue` dataset's columns (from a file, or --dataset_name)."""
     a, b = task.hf_text
     missing = [c for c in (a, b, None if split == "test" else "label") if c and c not in ds.column_names]
     if missing:
-        raise KitError(f"{path}: missing column(s) {missing} for {task.name} (has {ds.column_names})")
+        raise KitError(f"{origin}: missing column(s) {missing} for {task.name} (has {ds.column_names})")
     out = []
     for i, r in enumerate(ds):
         label = None
         if split != "test":
             label = r["label"]
             if task.labels is not None and not (isinstance(label, (int, np.integer)) and 0 <= label < len(task.labels)):
-                raise KitError(f"{path}, row {i}: label {label!r} is not a class id 0..{len(task.labels) - 1}")
+                raise KitError(f"{origin}, row {i}: label {label!r} is not a class id 0..{len(task.labels) - 1}")
             label = float(label)
-        out.append(Example(f"{path.name}:{i}", r[a], r[b] if b else None, label,
+        out.append(Example(f"{Path(origin).name}:{i}", r[a], r[b] if b else None, label,
                            index=str(r.get("idx", i))))
+    return out
+
+
+def dataset_splits(task: Task, dataset) -> Dict[str, Dict[str, List[Example]]]:
+    """{"train": {...}, "dev": {...}, "test": {...}} from a loaded `datasets` DatasetDict (HF's split names:
+    train, validation[_matched/_mismatched], test[_matched/_mismatched]) in the kit's split names."""
+    out = {"train": {}, "dev": {}, "test": {}}
+    for name, ds in dataset.items():
+        kind = "dev" if name.startswith("validation") else "test" if name.startswith("test") else \
+            "train" if name == "train" else None
+        if kind is None:
+            continue
+        kit_name = {"dev": name.replace("validation", "dev") if task.dev != ("dev",) else "dev",
+                    "test": name if task.test != ("test",) else task.test[0], "train": "train"}[kind]
+        out[kind][kit_name] = examples_from_dataset(task, ds, f"{name} split", kind)
     return out
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Dict, Optional, Sequence
 
 # the kit's commands as modules (the root front ends fetch.py, convert.py, compare.py, tables.py call the same mains)
-COMMANDS = {"fetch": "artifacts.cli", "convert": "reprokit.convert", "compare": "parity.report",
+COMMANDS = {"fetch": "artifacts.cli", "convert": "artifacts.convert_cli", "compare": "parity.report",
             "tables": "paper.tables", "run_glue": "glue.run_glue", "run_squad": "squad.run_squad_v1",
             "run_clue": "clue.run_clue", "run_cluener": "cluener.run_cluener", "cluener_predict": "cluener.predict"}
 

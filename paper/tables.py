@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from reprokit import KitError
+from reprokit.files import summary
 
 NUMBERS = Path(__file__).with_name("numbers.json")
 BACKENDS = ("torch", "paddle")
@@ -274,7 +275,7 @@ def update_readme(path: Path, tables: dict) -> bool:
 def main(argv=None) -> int:
     import argparse
     import sys
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=summary(__doc__))
     p.add_argument("--logs", default="logs", help="folder searched for run folders (default logs)")
     p.add_argument("--out", default="logs/tables", help="where tables.md, tables.json and the PNGs go")
     p.add_argument("--numbers", default=str(NUMBERS), help="the published numbers (default paper/numbers.json)")

@@ -27,6 +27,7 @@ from parity.ecosystem import SPECS as PAIRS
 from parity.real import SPECS, load_pairs, text_batch
 from reprokit import KitError
 from reprokit.diff import MIN_NOISE_ULPS, SMALL_TENSOR, failures
+from reprokit.files import summary
 
 SCHEMA = "reprokit.compare/2"
 CHECKS = [("forward_ids", "fwd", "forward, every output"), ("backward_ids", "bwd", "backward, every parameter"),
@@ -40,7 +41,7 @@ SHORT = {k: short for k, short, _ in CHECKS}
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=summary(__doc__))
     ap.add_argument("--model", default="all", choices=["all", *SPECS, *PAIRS],
                     help="which model(s): the kit's ports (default: both), or a transformers / PaddleNLP pair "
                          "compared through PaddleNLP's own name mappings (bert, roberta)")

@@ -4,9 +4,7 @@ the checkpoint's: names decide, never shapes.
 """
 from __future__ import annotations
 
-import argparse
 import shutil
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Optional
@@ -171,29 +169,3 @@ def _convert_streaming(src: Path, dst: Path, config: dict, model_type: str, arch
         "source_layout": layout, "source_files": state["sources"], "streamed": True,
         "mapping": [{"name": p.name, "transpose": p.transpose, "tied_to": p.tied_to} for p in table.values()]})
     return out
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("src")
-    ap.add_argument("dst")
-    ap.add_argument("--to", choices=["torch", "paddle"], help="target layout (default: the other one)")
-    ap.add_argument("--model", choices=sorted(MODELS), help="model type (default: config.json's model_type)")
-    ap.add_argument("--arch", help="class name (default: config.json's architectures, else detected from the keys)")
-    ap.add_argument("--dtype", choices=DTYPES, help="cast every tensor (default: keep)")
-    ap.add_argument("--paddle-format", choices=["pdparams", "safetensors"], default="pdparams")
-    ap.add_argument("--trust-pickle", action="store_true", help="allow reading a .pdparams the kit did not write")
-    args = ap.parse_args(argv)
-    try:
-        out = convert(args.src, args.dst, to=args.to, model_type=args.model, arch=args.arch, dtype=args.dtype,
-                      paddle_format=args.paddle_format, trust_pickle=args.trust_pickle)
-    except KitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {out}")
-    return 0
-
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

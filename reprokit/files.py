@@ -31,3 +31,9 @@ def write_json(path: Path, obj) -> None:
     with open(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=2, sort_keys=True)
         f.write("\n")
+
+
+def summary(doc: str) -> str:
+    """A module docstring's first paragraph as one line: what a command's --help opens with (a whole sentence, not
+    the first line of a wrapped one)."""
+    return " ".join(doc.strip().split("\n\n")[0].split())

@@ -81,10 +81,16 @@ def read_hf_squad(path) -> Tuple[List[QAExample], QAReadReport]:
         ds = datasets.load_dataset(kind, data_files=str(path), split="train")
     except Exception as e:  # datasets raises many types for a malformed file
         raise KitError(f"{path}: cannot read as {kind} ({type(e).__name__}: {e})") from None
+    return examples_from_dataset(ds, str(path))
+
+
+def examples_from_dataset(ds, origin: str) -> Tuple[List[QAExample], QAReadReport]:
+    """A `datasets` split with the `squad` / `squad_v2` columns (a file's, or --dataset_name's), checked record by
+    record as a SQuAD file is."""
     missing = [c for c in ("id", "context", "question", "answers") if c not in ds.column_names]
     if missing:
-        raise KitError(f"{path}: missing column(s) {missing} (has {ds.column_names})")
-    report, out, seen = QAReadReport(str(path)), [], set()
+        raise KitError(f"{origin}: missing column(s) {missing} (has {ds.column_names})")
+    report, out, seen = QAReadReport(origin), [], set()
     for r in ds:
         ans = r["answers"] or {}
         qa = {"id": r["id"], "question": r["question"], "is_impossible": not ans.get("text"),

@@ -105,3 +105,24 @@ def test_cluener_bert_recipe(tmp_path):
     assert (args["learning_rate"], args["weight_decay"], args["lr_scheduler_type"]) == (2e-5, 0.05, "constant")
     assert args["rope"] is False and json.loads((logs / "kit_run.json").read_text())["config"]["model_type"] == "bert"
     assert (tmp_path / "out" / "cluener_predict.json").is_file()
+
+
+def test_recipes_find_the_kits_python_from_any_shell(tmp_path):
+    """A fresh shell (no venv activated, no PYTHON): the recipe finds the kit's interpreter (the repository's .venv,
+    made by the README's set-up command); a Python without the kit stops it with one line naming the fix."""
+    bare = {k: v for k, v in os.environ.items() if k not in ("PYTHON", "VIRTUAL_ENV")}
+    bare["PATH"] = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if ".venv" not in p)
+    probe = f'source {ROOT}/tasks/kit_python.sh && "$PYTHON" -c "import reprokit, sys; print(sys.prefix)"'
+    run = subprocess.run(["bash", "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=bare)
+    if not (ROOT / ".venv" / "bin" / "python").exists():
+        pytest.skip("no .venv in the repository (the README's set-up command makes it)")
+    assert run.returncode == 0, run.stderr
+    assert Path(run.stdout.strip()).resolve() == (ROOT / ".venv").resolve()
+    base = getattr(sys, "_base_executable", None)
+    if not base or subprocess.run([base, "-c", "import reprokit"], cwd="/", capture_output=True).returncode == 0:
+        pytest.skip("no interpreter without the kit to try")
+    run = subprocess.run(["bash", str(ROOT / "glue/recipes/qnli_funnel_xlarge.sh")], cwd=ROOT, capture_output=True,
+                         text=True, env={**bare, "PYTHON": base})
+    assert run.returncode == 2 and run.stderr.strip().splitlines() == [
+        f"error: {base} cannot import the kit; run the README's set-up command (python3 -m venv .venv && "
+        ".venv/bin/pip install -r requirements.txt -e .) or set PYTHON to the kit's interpreter"]

@@ -4,10 +4,13 @@
 # threshold 0). Expected dev F1 (micro over (start, end, type)): GlobalPointer 80.03, EfficientGlobalPointer 80.66;
 # with / without RoPE: GP 80.26 / 79.3, EGP 80.64 / 79.57. BERT is transformers' on torch and PaddleNLP's on Paddle
 # (weights through PaddleNLP's name mapping); the fine-tuned model is saved in transformers' layout by both.
+#   MODEL: a checkpoint directory or name, default bert-base-chinese
+#   (the kit's store, the HF cache, else fetched).
 #   MODEL=path/to/bert-base-chinese DATA=cluener_data BACKEND=paddle HEAD=EfficientGlobalPointer ROPE=True \
 #     bash cluener/recipes/bert_globalpointer.sh      # DATA may be left out after `python fetch.py cluener`
 set -euo pipefail
-MODEL=${MODEL:?set MODEL to the bert-base-chinese checkpoint directory (transformers layout)}
+source "$(dirname "$0")/../../tasks/kit_python.sh"
+MODEL=${MODEL:-bert-base-chinese}
 BACKEND=${BACKEND:-paddle}
 HEAD=${HEAD:-GlobalPointer}
 ROPE=${ROPE:-True}
@@ -17,7 +20,7 @@ declare -A EXPECTED=([GlobalPointer-True]=80.26 [GlobalPointer-False]=79.3 [Effi
                      [EfficientGlobalPointer-False]=79.57)
 DATA_ARG=()
 [ -n "${DATA:-}" ] && DATA_ARG=(--data_dir "$DATA")
-"${PYTHON:-python}" "$(dirname "$0")/../run_cluener.py" --backend "$BACKEND" --model_name_or_path "$MODEL" \
+"$PYTHON" "$(dirname "$0")/../run_cluener.py" --backend "$BACKEND" --model_name_or_path "$MODEL" \
   "${DATA_ARG[@]}" --output_dir "$OUT" --do_train --do_eval --do_predict --global_pointer_head "$HEAD" \
   --rope "$ROPE" --head_size 64 --max_seq_length 256 --per_device_train_batch_size 16 --learning_rate 2e-5 \
   --lr_scheduler_type constant --warmup_ratio 0 --weight_decay 0.05 --num_train_epochs 10 --seed 42 $EXTRA
