@@ -245,7 +245,7 @@ def render(logs: Path, out: Path, numbers_path: Path = NUMBERS, figures: bool = 
     return tables
 
 
-README_BEGIN = "<!-- tables:begin (python tables.py --readme README.md) -->"
+README_BEGIN = "<!-- tables:begin (python tables.py --readme paper/README.md) -->"
 README_END = "<!-- tables:end -->"
 
 

@@ -49,8 +49,9 @@ def parse_args(argv=None):
     ap.add_argument("--config", default="tiny",
                     help="tiny (random, seconds), or a released shape with random weights: Funnel small, medium, "
                          "intermediate, large, xlarge (and -base), GAU-alpha base")
-    ap.add_argument("--checkpoint", help="real weights: a HF/torch or Paddle directory (config.json + weights); the "
-                                         "other side is produced by the converter's table")
+    ap.add_argument("--checkpoint", help="real weights: a HF/torch or Paddle directory (config.json + weights) or "
+                                         "a name (a registry name or hub id: the caches, else fetched); the other "
+                                         "side is produced by the converter's table")
     ap.add_argument("--trust-pickle", action="store_true", help="allow a .pdparams/.bin pickle the kit did not write")
     ap.add_argument("--text", help="inputs: a text file, one example per line (text<TAB>pair), tokenised with the "
                                    "checkpoint's vocabulary (needs --checkpoint)")
@@ -88,6 +89,8 @@ def plan(args):
     if args.checkpoint:
         if args.arch and len(args.arch) > 1:
             raise KitError("--checkpoint: give at most one --arch")
+        from artifacts.names import resolve_model
+        args.checkpoint = str(resolve_model(args.checkpoint))  # a directory or a name (the store, HF cache, fetched)
         spec, kwargs, arch, pairs = load_pairs(args.checkpoint, arch=(args.arch or [None])[0],
                                                trust_pickle=args.trust_pickle, float64=not args.no_float64)
         if args.text:

@@ -1,8 +1,11 @@
-"""Every command and snippet in README.md runs as written, in README order, in one temporary folder that holds tiny
-checkpoints and data at the paths the commands name (so a README command can never go stale). What is substituted,
+"""Every command and snippet in the READMEs (README.md and the folders' README.md files, in READMES order) runs as
+written, in one temporary folder that holds tiny checkpoints and data at the paths the commands name, and a Hugging
+Face cache with tiny models under the names they use (so a README command can never go stale). What is substituted,
 and nothing else: `.venv/bin/python` -> this interpreter; the repository's script paths -> their absolute paths;
-released model sizes (`--config xlarge`) -> the tiny config; recipes get EXTRA="--max_steps 2". The two set-up
-commands are what .ci/run runs (checked here line by line); they are not run again inside the tests."""
+released model sizes (`--config xlarge`) -> the tiny config; recipes get EXTRA="--max_steps 2"; the environment points
+the HF cache, the kit's store and its registry's data entries at the test's (data served by a local server on
+127.0.0.1). The two set-up commands are what .ci/run runs (checked here line by line); they are not run again inside
+the tests."""
 import json
 import os
 import re
@@ -12,6 +15,11 @@ import sys
 from pathlib import Path
 
 
+import io
+import zipfile
+
+from hf_cache import put_in_hf_cache
+from hub_server import Hub
 from parity import funnel as H
 from parity import gau_alpha as GA
 from test_clue import clue_fixture
@@ -20,6 +28,14 @@ from test_squad_run import CITIES, FILLER, synthetic_squad
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+# the order a reader meets them in (README.md's links), which is the order their commands run in
+READMES = ["README.md", "tasks/README.md", "artifacts/README.md", "parity/README.md", "paddlenlp_ext/README.md",
+           "glue/README.md", "squad/README.md", "clue/README.md", "cluener/README.md", "paper/README.md",
+           "notebooks/README.md", "ARCHITECTURE.md"]
+# the names the commands use -> the tiny checkpoint make_fixtures writes for each
+NAMES = {"funnel-transformer/xlarge": "path/to/funnel-xlarge",
+         "junnyu/chinese_GAU-alpha-char_L-24_H-768": "path/to/chinese_GAU-alpha-char_L-24_H-768",
+         "bert-base-chinese": "path/to/bert-base-chinese", "ORG/funnel-xlarge-qnli": "path/to/funnel-xlarge-qnli"}
 SETUP_PREFIX = "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt -e . && "
 QNLI_WORDS = ["is", "it", "good", "bad", "the", "movie", "plot", "fine", "what", "was"]
 VOCAB = ["<pad>", "<unk>", "<cls>", "<sep>", "<mask>", ".", "?", "where", "did", "go", "who", "he"] + FILLER + CITIES \
@@ -27,9 +43,9 @@ VOCAB = ["<pad>", "<unk>", "<cls>", "<sep>", "<mask>", ".", "?", "where", "did",
 CHARS = list("今天气很好我们去公园玩心情不错的是了")
 
 
-def blocks():
+def blocks(text=README):
     """(language, text) of every fenced block."""
-    return re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)
+    return re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
 
 
 def commands(text):
@@ -85,7 +101,14 @@ def make_fixtures(d: Path):
     synthetic_ner(d / "cluener_data" / "test.json", 3, 2, test=True)
     from test_cluener_bert import bert_checkpoint
     bert_checkpoint(d, d / "path/to/bert-base-chinese")
-    (d / "README.md").write_text(README, encoding="utf-8")  # `tables.py --readme README.md` refreshes a copy
+    (d / "paper").mkdir(exist_ok=True)  # `tables.py --readme paper/README.md` refreshes a copy
+    (d / "paper" / "README.md").write_text((ROOT / "paper" / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    import transformers
+    qnli_model = transformers.FunnelForSequenceClassification.from_pretrained(d / "path/to/funnel-xlarge", num_labels=2)
+    qnli_model.save_pretrained(d / "path/to/funnel-xlarge-qnli")
+    for f in (d / "path/to/funnel-xlarge").iterdir():
+        if not (d / "path/to/funnel-xlarge-qnli" / f.name).exists():
+            (d / "path/to/funnel-xlarge-qnli" / f.name).write_bytes(f.read_bytes())
     (d / "sentences.txt").write_text("the man went to paris\nwhere did he go ?\tthe old city\n")
 
 
@@ -112,25 +135,52 @@ def to_argv(command):
     return out, env
 
 
+def readme_world(d: Path, hub) -> dict:
+    """The fixtures, the names in a Hugging Face cache, and the environment: the kit's store and a registry whose
+    glue/qnli entry is served by `hub` (the rest of the registry as committed)."""
+    make_fixtures(d)
+    for name, path in NAMES.items():
+        put_in_hf_cache(d / "hf" / "hub", name, d / path)
+    qnli = d / "glue_data" / "QNLI"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for f in sorted(qnli.iterdir()):
+            z.write(f, f"QNLI/{f.name}")
+    hub.files["/data/QNLI.zip"] = buf.getvalue()
+    registry = json.loads((ROOT / "artifacts" / "registry.json").read_text(encoding="utf-8"))
+    registry["artifacts"]["glue/qnli"] = {"kind": "data", "data_dir": "QNLI", "sources": [{"mirror": "https", "items": [
+        {"name": "QNLI.zip", "url": hub.url + "/data/QNLI.zip", "unpack": True}]}]}
+    (d / "registry.json").write_text(json.dumps(registry), encoding="utf-8")
+    env = {**os.environ, "HF_HOME": str(d / "hf"), "REPROKIT_HOME": str(d / "store"), "HF_ENDPOINT": hub.url,
+           "REPROKIT_REGISTRY": str(d / "registry.json"), "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0",
+           "HF_DATASETS_OFFLINE": "1"}
+    env.pop("HF_HUB_CACHE", None)
+    return env
+
+
 def test_every_readme_command_runs_as_written(tmp_path):
-    make_fixtures(tmp_path)
-    runnable = [(lang, b) for lang, b in blocks() if lang in ("sh", "python")]
-    assert len(runnable) >= 10
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    ran = []
-    for lang, block in runnable:
-        if lang == "python":
-            r = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True)
-            assert r.returncode == 0, f"README python block failed:\n{block}\n{r.stderr[-3000:]}"
-            ran.append("python block")
-            continue
-        for command in commands(block):
-            if command.startswith("python3 -m venv"):
-                continue  # the set-up commands: .ci/run (test_setup_commands_are_what_ci_runs)
-            argv, extra = to_argv(command)
-            r = subprocess.run(argv, cwd=tmp_path, env={**env, **extra}, capture_output=True, text=True)
-            assert r.returncode == 0, f"README command failed:\n{command}\n{r.stderr[-3000:]}"
-            ran.append(command)
+    with Hub() as hub:
+        env = readme_world(tmp_path, hub)
+        ran = []
+        for readme in READMES:
+            text = (ROOT / readme).read_text(encoding="utf-8")
+            for lang, block in blocks(text):
+                if lang == "python":
+                    r = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, env=env, capture_output=True,
+                                       text=True)
+                    assert r.returncode == 0, f"{readme}: python block failed:\n{block}\n{r.stderr[-3000:]}"
+                    ran.append("python block")
+                    continue
+                if lang != "sh":
+                    continue
+                for command in commands(block):
+                    if command.startswith("python3 -m venv"):
+                        continue  # the set-up commands: .ci/run (test_setup_commands_are_what_ci_runs)
+                    argv, extra = to_argv(command)
+                    r = subprocess.run(argv, cwd=tmp_path, env={**env, **extra}, capture_output=True, text=True)
+                    assert r.returncode == 0, f"{readme}: command failed:\n{command}\n{r.stderr[-3000:]}"
+                    ran.append(command)
+    assert len(ran) >= 25
     assert any("compare.py" in c for c in ran) and any("run_squad_v1.py" in c for c in ran)
     # what the commands promise is there: the reports, the leaderboard zip, the evaluation, the converted dirs
     assert json.loads((tmp_path / "logs/compare/all_tiny.json").read_text())["verdict"] == "PASS"

@@ -112,9 +112,10 @@ def test_committed_tables_reflect_the_committed_logs(tmp_path):
     for name in ("tables.md", "tables.json"):
         committed = (ROOT / "logs" / "tables" / name).read_text(encoding="utf-8")
         assert (tmp_path / "tables" / name).read_text(encoding="utf-8") == committed, \
-            f"logs/tables/{name} is stale: run `python tables.py --readme README.md`"
+            f"logs/tables/{name} is stale: run `python tables.py --readme paper/README.md`"
     for t in tables["tables"]:
         assert (ROOT / "logs" / "tables" / f"{t['id']}.png").is_file()
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "paper" / "README.md").read_text(encoding="utf-8")
     block = readme[readme.index(README_BEGIN):readme.index(README_END) + len(README_END)]
-    assert block == readme_block(tables), "README tables block is stale: run `python tables.py --readme README.md`"
+    assert block == readme_block(tables), \
+        "paper/README.md tables block is stale: run `python tables.py --readme paper/README.md`"
