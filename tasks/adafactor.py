@@ -4,9 +4,12 @@ none. Second moments factored into row and column means for matrices, full for v
 decoupled weight decay; per-parameter learning-rate multipliers (`optimize_attr["learning_rate"]`, the kit's layer
 decay) as Paddle's own optimizers apply them. Checked equal to HF's over several steps (tests/test_clue.py).
 
+A step never synchronises with the host (every value stays a tensor on the device; tests/test_optimizer_sync.py).
 Its state lives in the optimizer object (not saved in checkpoints): resuming an Adafactor run restarts the moments.
 """
 from __future__ import annotations
+
+import math
 
 import paddle
 
@@ -21,7 +24,8 @@ class Adafactor(paddle.optimizer.Optimizer):
 
     @staticmethod
     def _rms(x):
-        return float(paddle.linalg.norm(x.flatten(), 2)) / (x.numel().item() ** 0.5)
+        """On the device, as HF's (a 0-d tensor: no host synchronisation; the element count is the static shape's)."""
+        return paddle.linalg.norm(x.flatten(), 2) / (math.prod(x.shape) ** 0.5)
 
     @paddle.no_grad()
     def step(self):
@@ -47,7 +51,7 @@ class Adafactor(paddle.optimizer.Optimizer):
                 state["sq"] = update * (1 - beta2t) if "sq" not in state else \
                     state["sq"] * beta2t + update * (1 - beta2t)
                 update = paddle.rsqrt(state["sq"]) * grad
-            update = update / max(self._rms(update) / self.clip_threshold, 1.0) * lr
+            update = update / paddle.clip(self._rms(update) / self.clip_threshold, min=1.0) * lr
             value = p.astype("float32")
             if self.decay and (self.apply_decay is None or self.apply_decay(p.name)):
                 value = value - value * (self.decay * lr)
