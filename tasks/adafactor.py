@@ -34,26 +34,35 @@ class Adafactor(paddle.optimizer.Optimizer):
             pairs = self._grad_clip(pairs)
         base_lr = self.get_lr()
         for p, grad in pairs:
-            grad = grad.astype("float32")
+            # float32 parameters (the kit's training) are updated in place: no copy of the weight, the gradient or
+            # the update beyond the ones the algorithm needs (HF's order of operations, so the same rounding)
+            f32 = p.dtype == paddle.float32
+            grad = grad if grad.dtype == paddle.float32 else grad.astype("float32")
             state = self.moments.setdefault(p.name, {"step": 0})
             state["step"] += 1
             lr = base_lr * p.optimize_attr.get("learning_rate", 1.0)
             beta2t = 1.0 - state["step"] ** self.decay_rate
-            update = grad * grad + self.eps[0]
+            update = paddle.square(grad).scale_(1.0, bias=self.eps[0])
             if len(grad.shape) >= 2:
                 row, col = update.mean(axis=-1), update.mean(axis=-2)
-                state["row"] = row * (1 - beta2t) if "row" not in state else state["row"] * beta2t + row * (1 - beta2t)
-                state["col"] = col * (1 - beta2t) if "col" not in state else state["col"] * beta2t + col * (1 - beta2t)
+                if "row" not in state:
+                    state["row"], state["col"] = row.scale_(1 - beta2t), col.scale_(1 - beta2t)
+                else:
+                    state["row"].scale_(beta2t).add_(row.scale_(1 - beta2t))
+                    state["col"].scale_(beta2t).add_(col.scale_(1 - beta2t))
                 r = paddle.rsqrt(state["row"] / state["row"].mean(axis=-1, keepdim=True)).unsqueeze(-1)
                 c = paddle.rsqrt(state["col"]).unsqueeze(-2)
-                update = r * c * grad
+                update = (r * c).multiply_(grad)
             else:
-                state["sq"] = update * (1 - beta2t) if "sq" not in state else \
-                    state["sq"] * beta2t + update * (1 - beta2t)
-                update = paddle.rsqrt(state["sq"]) * grad
-            update = update / paddle.clip(self._rms(update) / self.clip_threshold, min=1.0) * lr
-            value = p.astype("float32")
+                if "sq" not in state:
+                    state["sq"] = update.scale_(1 - beta2t)
+                else:
+                    state["sq"].scale_(beta2t).add_(update.scale_(1 - beta2t))
+                update = paddle.rsqrt(state["sq"]).multiply_(grad)
+            update.divide_(paddle.clip(self._rms(update) / self.clip_threshold, min=1.0)).scale_(lr)
+            value = p if f32 else p.astype("float32")
             if self.decay and (self.apply_decay is None or self.apply_decay(p.name)):
-                value = value - value * (self.decay * lr)
-            p.set_value((value - update).astype(p.dtype))
-
+                value.add_(value * (-self.decay * lr))
+            value.subtract_(update)
+            if not f32:
+                p.set_value(value.astype(p.dtype))
