@@ -27,8 +27,9 @@ def rows(seed=0):
     return out
 
 
-def bert_dirs(tmp_path, head):
-    """{"transformers": dir} and {"paddlenlp": dir} of a tiny BERT with this head, config use_cache true."""
+def bert_dirs(tmp_path, head, paddlenlp=True):
+    """{"transformers": dir} and (with paddlenlp) {"paddlenlp": dir} of a tiny BERT with this head, config use_cache
+    true."""
     import torch
     import transformers
     from transformers import BertTokenizerFast
@@ -51,7 +52,7 @@ def bert_dirs(tmp_path, head):
     BertTokenizerFast(vocab_file=str(vocab), **SPECIAL).save_pretrained(src)
     assert json.loads((src / "config.json").read_text())["use_cache"] is True
     out = {"transformers": src}
-    if head != "global_pointer":  # PaddleNLP's own BERT, saved by PaddleNLP from the same weights
+    if paddlenlp and head != "global_pointer":  # PaddleNLP's own BERT, saved by PaddleNLP from the same weights
         import paddle  # noqa: F401
         import paddlenlp.transformers as PT
         pcls = {"sequence_classification": PT.BertForSequenceClassification,
@@ -109,7 +110,7 @@ def test_predictions_over_batches_of_different_lengths(tmp_path, head, backend_n
     from tasks.backends import get_backend
     from tasks.batches import FeatureDataset
     from tasks.spans import decode
-    path = bert_dirs(tmp_path, head)[source]
+    path = bert_dirs(tmp_path, head, paddlenlp=source == "paddlenlp")[source]
     span = dict(heads=TYPES, head_size=8) if head == "global_pointer" else None
     model = get_backend(backend_name).load_model(path, head, 2 if head == "question_answering" else NUM_LABELS, span)
     backend, trainer = trainer_for(backend_name, tmp_path, head, model)
