@@ -1,6 +1,8 @@
 from .configuration import FunnelConfig
 from .modeling import (
     ALL_CLASSES,
+    FunnelPreTrainedModel,
+    FunnelPretrainedModel,
     FunnelBaseModel,
     FunnelForMaskedLM,
     FunnelForMultipleChoice,

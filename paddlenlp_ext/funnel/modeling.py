@@ -29,7 +29,7 @@ from paddlenlp.transformers.model_outputs import (
 from reprokit.funnel_table import ARCHITECTURES
 
 from ..layers import Linear
-from ..modeling_utils import ACT2FN, TablePretrainedModel, check_inputs, cross_entropy
+from ..modeling_utils import ACT2FN, TablePretrainedModel, check_inputs, cross_entropy, recompute_layer
 from .configuration import FunnelConfig
 
 INF = 1e6
@@ -444,6 +444,7 @@ class FunnelEncoder(nn.Layer):
                 for block_index, block_size in enumerate(config.block_sizes)
             ]
         )
+        self.enable_recompute = False  # PaddleNLP's switch (Trainer --recompute, model.recompute_enable())
 
     def forward(self, inputs_embeds, attention_mask=None, token_type_ids=None, output_attentions=False,
                 output_hidden_states=False, return_dict=True):
@@ -474,7 +475,8 @@ class FunnelEncoder(nn.Layer):
                         key = value = hidden if self.config.pool_q_only else pooled_hidden
                     else:
                         query = key = value = hidden
-                    layer_output = layer(query, key, value, attention_inputs, output_attentions=output_attentions)
+                    layer_output = recompute_layer(self, layer, query, key, value, attention_inputs,
+                                                   output_attentions)
                     hidden = layer_output[0]
                     if do_pooling:
                         attention_inputs = self.attention_structure.post_attention_pooling(attention_inputs)
@@ -514,6 +516,7 @@ class FunnelDecoder(nn.Layer):
         self.config = config
         self.attention_structure = FunnelAttentionStructure(config)
         self.layers = nn.LayerList([FunnelLayer(config, 0) for _ in range(config.num_decoder_layers)])
+        self.enable_recompute = False
 
     def forward(self, final_hidden, first_block_hidden, attention_mask=None, token_type_ids=None,
                 output_attentions=False, output_hidden_states=False, return_dict=True):
@@ -536,7 +539,7 @@ class FunnelDecoder(nn.Layer):
         )
 
         for layer in self.layers:
-            layer_output = layer(hidden, hidden, hidden, attention_inputs, output_attentions=output_attentions)
+            layer_output = recompute_layer(self, layer, hidden, hidden, hidden, attention_inputs, output_attentions)
             hidden = layer_output[0]
 
             if output_attentions:
@@ -1016,6 +1019,8 @@ class FunnelForQuestionAnswering(FunnelPreTrainedModel):
             attentions=outputs.attentions,
         )
 
+
+FunnelPretrainedModel = FunnelPreTrainedModel  # PaddleNLP's spelling of the base class
 
 ALL_CLASSES: List[type] = [FunnelModel, FunnelBaseModel, FunnelForPreTraining, FunnelForMaskedLM,
                            FunnelForSequenceClassification, FunnelForMultipleChoice, FunnelForTokenClassification,

@@ -1,6 +1,8 @@
 from .configuration import GAUAlphaConfig
 from .modeling import (
     ALL_CLASSES,
+    GAUAlphaPreTrainedModel,
+    GAUAlphaPretrainedModel,
     GAUAlphaForMaskedLM,
     GAUAlphaForMultipleChoice,
     GAUAlphaForQuestionAnswering,

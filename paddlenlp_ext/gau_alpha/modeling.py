@@ -19,7 +19,7 @@ from reprokit.gau_alpha_table import ARCHITECTURES
 from reprokit.rope import rope_tables
 
 from ..layers import Linear
-from ..modeling_utils import ACT2FN, TablePretrainedModel, cross_entropy
+from ..modeling_utils import ACT2FN, TablePretrainedModel, cross_entropy, in_dygraph, recompute_layer
 from .configuration import GAUAlphaConfig
 
 INF = 1e4
@@ -127,11 +127,14 @@ class GAUAlphaEmbeddings(nn.Layer):
         self.norm = Norm(eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, input_ids, token_type_ids):
-        words = self.word_embeddings(input_ids)
-        if self.pad_token_id is not None:
-            # torch's Embedding(padding_idx) returns the pad row but sends it no gradient (paddle's returns zeros)
-            words = paddle.where((input_ids == self.pad_token_id).unsqueeze(-1), words.detach(), words)
+    def forward(self, input_ids, token_type_ids, inputs_embeds=None):
+        if inputs_embeds is None:
+            words = self.word_embeddings(input_ids)
+            if self.pad_token_id is not None:
+                # torch's Embedding(padding_idx) returns the pad row but sends it no gradient (paddle's: zeros)
+                words = paddle.where((input_ids == self.pad_token_id).unsqueeze(-1), words.detach(), words)
+        else:
+            words = inputs_embeds
         embeddings = words + self.token_type_embeddings(token_type_ids)
         return self.dropout(self.norm(embeddings))
 
@@ -144,11 +147,12 @@ class GAUAlphaEncoder(nn.Layer):
         sin, cos = rope_tables(config.max_position_embeddings, config.attention_key_size)
         self.register_buffer("sin_pos", paddle.to_tensor(sin), persistable=False)
         self.register_buffer("cos_pos", paddle.to_tensor(cos), persistable=False)
+        self.enable_recompute = False  # PaddleNLP's switch (Trainer --recompute, model.recompute_enable())
 
     def forward(self, hidden_states, attention_mask, output_attentions=False, output_hidden_states=False,
                 return_dict=True):
         seq_len = hidden_states.shape[1]
-        if seq_len > self.config.max_position_embeddings:
+        if in_dygraph() and seq_len > self.config.max_position_embeddings:
             raise ValueError(f"sequence length {seq_len} exceeds max_position_embeddings "
                              f"{self.config.max_position_embeddings}")
         dtype = hidden_states.dtype
@@ -158,7 +162,8 @@ class GAUAlphaEncoder(nn.Layer):
         for layer_module in self.layer:
             if output_hidden_states:
                 all_hidden_states = all_hidden_states + (hidden_states,)
-            layer_outputs = layer_module(hidden_states, attention_mask, sinusoidal_pos, output_attentions)
+            layer_outputs = recompute_layer(self, layer_module, hidden_states, attention_mask, sinusoidal_pos,
+                                            output_attentions)
             hidden_states = layer_outputs[0]
             if output_attentions:
                 all_attentions = all_attentions + (layer_outputs[1],)
@@ -184,10 +189,10 @@ class GAUAlphaPreTrainedModel(TablePretrainedModel):
 
 
     def _encode(self, input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                return_dict):
+                return_dict, inputs_embeds=None):
         """A head's encoder call: the encoder's ModelOutput, and whether the head itself returns one."""
         outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                                 return_dict=True)
+                                 return_dict=True, inputs_embeds=inputs_embeds)
         return outputs, self._output_flags(None, None, return_dict)[2]
 
     def post_init_heads(self):
@@ -209,26 +214,38 @@ class GAUAlphaModel(GAUAlphaPreTrainedModel):
             w_np[config.pad_token_id] = 0
             w.set_value(w_np)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_attentions=None,
-                output_hidden_states=None, return_dict=None):
+    def get_input_embeddings(self):
+        return self.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value) -> None:
+        self.embeddings.word_embeddings = value
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, inputs_embeds=None):
         output_attentions, output_hidden_states, return_dict = self._output_flags(
             output_attentions, output_hidden_states, return_dict)
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("give exactly one of input_ids and inputs_embeds")
+        ids = input_ids if input_ids is not None else inputs_embeds[:, :, 0]  # [B, L]: shapes and defaults
         if attention_mask is None:
-            attention_mask = input_ids != self.config.pad_token_id  # default: every non-pad token is a key
-        if list(attention_mask.shape) != list(input_ids.shape):
-            raise ValueError(f"attention_mask shape {list(attention_mask.shape)} differs from the input shape "
-                             f"{list(input_ids.shape)}")
-        if input_ids.shape[0] == 0 or input_ids.shape[1] == 0:
-            raise ValueError(f"empty batch: input shape {list(input_ids.shape)}")
+            # default: every non-pad token is a key (from embeddings: every token)
+            attention_mask = input_ids != self.config.pad_token_id if input_ids is not None else \
+                paddle.ones_like(ids, dtype="float32")
+        if in_dygraph():
+            if list(attention_mask.shape) != list(ids.shape):
+                raise ValueError(f"attention_mask shape {list(attention_mask.shape)} differs from the input shape "
+                                 f"{list(ids.shape)}")
+            if ids.shape[0] == 0 or ids.shape[1] == 0:
+                raise ValueError(f"empty batch: input shape {list(ids.shape)}")
         attention_mask = attention_mask.unsqueeze(1).astype(self.embeddings.word_embeddings.weight.dtype)
         if token_type_ids is None:
-            token_type_ids = paddle.zeros_like(input_ids)
-        else:
+            token_type_ids = paddle.zeros_like(ids, dtype="int64")
+        elif in_dygraph():
             lo, hi = int(token_type_ids.min()), int(token_type_ids.max())
             if lo < 0 or hi >= self.config.type_vocab_size:
                 raise ValueError(f"token_type_ids value {lo if lo < 0 else hi} is outside "
                                  f"0..{self.config.type_vocab_size - 1}")
-        embedding_output = self.embeddings(input_ids, token_type_ids)
+        embedding_output = self.embeddings(input_ids, token_type_ids, inputs_embeds)
         return self.encoder(embedding_output, attention_mask, output_attentions, output_hidden_states, return_dict)
 
 
@@ -251,10 +268,13 @@ class GAUAlphaForMaskedLM(GAUAlphaPreTrainedModel):
         self.cls.predictions = nn.Layer()
         self.cls.predictions.decoder = GAUAlphaTiedDecoder(self.gau_alpha.embeddings.word_embeddings)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
-                output_hidden_states=None, return_dict=None):
+    def get_output_embeddings(self):
+        return self.cls.predictions.decoder
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, inputs_embeds=None):
         outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
-                                            output_hidden_states, return_dict)
+                                            output_hidden_states, return_dict, inputs_embeds)
         logits = self.cls.predictions.decoder(outputs.last_hidden_state)
         loss = None
         if labels is not None:
@@ -309,10 +329,10 @@ class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
         self.classifier = Linear(config.hidden_size, config.num_labels)
         self.post_init_heads()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
-                output_hidden_states=None, return_dict=None):
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, inputs_embeds=None):
         outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
-                                            output_hidden_states, return_dict)
+                                            output_hidden_states, return_dict, inputs_embeds)
         logits = self.classifier(self.sequence_summary(outputs.last_hidden_state))
         loss = None
         if labels is not None:
@@ -341,12 +361,13 @@ class GAUAlphaForMultipleChoice(GAUAlphaPreTrainedModel):
         self.classifier = Linear(config.hidden_size, 1)
         self.post_init_heads()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
-                output_hidden_states=None, return_dict=None):
-        num_choices = input_ids.shape[1]
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, inputs_embeds=None):
+        num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]
         flat = [t.reshape([-1, t.shape[-1]]) if t is not None else None for t in (input_ids, attention_mask,
                                                                                    token_type_ids)]
-        outputs, return_dict = self._encode(*flat, output_attentions, output_hidden_states, return_dict)
+        embeds = inputs_embeds.reshape([-1] + inputs_embeds.shape[-2:]) if inputs_embeds is not None else None
+        outputs, return_dict = self._encode(*flat, output_attentions, output_hidden_states, return_dict, embeds)
         logits = self.classifier(self.sequence_summary(outputs.last_hidden_state)).reshape([-1, num_choices])
         loss = cross_entropy(logits, labels) if labels is not None else None
         return _head_output(MultipleChoiceModelOutput, return_dict, outputs, loss, logits=logits)
@@ -361,10 +382,10 @@ class GAUAlphaForTokenClassification(GAUAlphaPreTrainedModel):
         self.classifier = Linear(config.hidden_size, config.num_labels)
         self.post_init_heads()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
-                output_hidden_states=None, return_dict=None):
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, inputs_embeds=None):
         outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
-                                            output_hidden_states, return_dict)
+                                            output_hidden_states, return_dict, inputs_embeds)
         logits = self.classifier(self.dropout(outputs.last_hidden_state))
         loss = cross_entropy(logits.reshape([-1, self.num_labels]), labels.reshape([-1])) if labels is not None \
             else None
@@ -378,10 +399,11 @@ class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
         self.qa_outputs = Linear(config.hidden_size, 2)
         self.post_init_heads()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, start_positions=None,
-                end_positions=None, output_attentions=None, output_hidden_states=None, return_dict=None):
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, start_positions=None,
+                end_positions=None, output_attentions=None, output_hidden_states=None, return_dict=None,
+                inputs_embeds=None):
         outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
-                                            output_hidden_states, return_dict)
+                                            output_hidden_states, return_dict, inputs_embeds)
         start_logits, end_logits = paddle.split(self.qa_outputs(outputs.last_hidden_state), 2, axis=-1)
         start_logits, end_logits = start_logits.squeeze(-1), end_logits.squeeze(-1)
         loss = None
@@ -394,6 +416,8 @@ class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
         return _head_output(QuestionAnsweringModelOutput, return_dict, outputs, loss, start_logits=start_logits,
                             end_logits=end_logits)
 
+
+GAUAlphaPretrainedModel = GAUAlphaPreTrainedModel  # PaddleNLP's spelling of the base class
 
 ALL_CLASSES = [GAUAlphaModel, GAUAlphaForMaskedLM, GAUAlphaForSequenceClassification, GAUAlphaForMultipleChoice,
                GAUAlphaForTokenClassification, GAUAlphaForQuestionAnswering]
