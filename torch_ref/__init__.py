@@ -1,8 +1,12 @@
-"""The PyTorch references: transformers' own Funnel classes (funnel.py) and a plain-torch GAU-alpha (gau_alpha.py),
-mirrored by paddlenlp_ext file by file. Any kit checkpoint directory (either layout) loads into them:
+"""The PyTorch references: transformers' own Funnel classes (funnel.py) and GAU-alpha as a transformers model
+(gau_alpha.py), mirrored by paddlenlp_ext file by file. Any kit checkpoint directory (either layout) loads into them:
 
     import torch_ref
     model = torch_ref.from_pretrained("out/qnli-paddle", "FunnelForSequenceClassification")
+
+Importing this package registers GAU-alpha with transformers' AutoConfig, AutoModel* and AutoTokenizer (BERT's
+WordPiece tokenizer over the checkpoint's vocab.txt), so AutoModelForMaskedLM.from_pretrained(DIR) and
+pipeline("fill-mask", model=DIR) work on a kit GAU-alpha directory of either layout.
 """
 import importlib
 
@@ -20,7 +24,28 @@ def model_class(arch: str):
     raise KitError(f"{arch!r} is not a class of the kit's models")
 
 
+def register_auto() -> None:
+    """GAU-alpha in transformers' Auto classes (exist_ok: importing twice, or a second registration, is harmless)."""
+    from transformers import (AutoConfig, AutoModel, AutoModelForMaskedLM, AutoModelForMultipleChoice,
+                              AutoModelForQuestionAnswering, AutoModelForSequenceClassification,
+                              AutoModelForTokenClassification, AutoTokenizer, BertTokenizer, BertTokenizerFast)
+
+    from . import gau_alpha as G
+    AutoConfig.register(G.GAUAlphaConfig.model_type, G.GAUAlphaConfig, exist_ok=True)
+    for auto, cls in ((AutoModel, G.GAUAlphaModel), (AutoModelForMaskedLM, G.GAUAlphaForMaskedLM),
+                      (AutoModelForSequenceClassification, G.GAUAlphaForSequenceClassification),
+                      (AutoModelForMultipleChoice, G.GAUAlphaForMultipleChoice),
+                      (AutoModelForTokenClassification, G.GAUAlphaForTokenClassification),
+                      (AutoModelForQuestionAnswering, G.GAUAlphaForQuestionAnswering)):
+        auto.register(G.GAUAlphaConfig, cls, exist_ok=True)
+    AutoTokenizer.register(G.GAUAlphaConfig, slow_tokenizer_class=BertTokenizer,
+                           fast_tokenizer_class=BertTokenizerFast, exist_ok=True)
+
+
 def from_pretrained(path, arch: str, **kwargs):
     """Class `arch` loaded from the checkpoint directory `path` (torch_ref.loading.from_pretrained)."""
     from .loading import from_pretrained as load
     return load(path, model_class(arch), **kwargs)
+
+
+register_auto()

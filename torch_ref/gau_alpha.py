@@ -1,6 +1,7 @@
-"""GAU-α in plain PyTorch: the torch reference of the kit. From transformers it takes only the ModelOutput classes
-(transformers.modeling_outputs, alike in 4.x and 5.x), so it runs with either. Same state-dict names as the `gau-alpha` package (0.0.3), whose modeling it mirrors; checked equal to it
-in tests/test_gau_alpha_torch_ref.py. The Paddle port is to mirror this file.
+"""GAU-α in PyTorch, a transformers model: the torch reference of the kit. It uses only transformers APIs alike in
+4.46 and 5.x (PretrainedConfig, PreTrainedModel, the ModelOutput classes; registered with the Auto classes on
+`import torch_ref`), so it runs with either. Same state-dict names as the `gau-alpha` package (0.0.3), whose modeling
+it mirrors; checked equal to it in tests/test_gau_alpha_torch_ref.py. The Paddle port is to mirror this file.
 
 Differences from the package, each a choice named in the config:
 - softmax_plus_variant: "gau-alpha-0.0.3" (default: the released PyTorch checkpoint's code; every key column scaled
@@ -10,15 +11,14 @@ Differences from the package, each a choice named in the config:
 """
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field, fields
-from typing import ClassVar
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from transformers import PretrainedConfig, PreTrainedModel
+from transformers import __version__ as transformers_version
 from transformers.modeling_outputs import (BaseModelOutput, MaskedLMOutput, MultipleChoiceModelOutput,
                                          QuestionAnsweringModelOutput, SequenceClassifierOutput,
                                          TokenClassifierOutput)
@@ -32,77 +32,65 @@ SUMMARY_TYPES = ("first", "last", "mean")
 _ACT = {"swish": nn.SiLU, "silu": nn.SiLU, "gelu": nn.GELU, "relu": nn.ReLU, "tanh": nn.Tanh}  # modules, as ACT2FN
 
 
-@dataclass
-class GAUAlphaConfig:
-    model_type: ClassVar[str] = "gau_alpha"
-    vocab_size: int = 12000
-    hidden_size: int = 768
-    intermediate_size: int = 1536
-    num_hidden_layers: int = 24
-    max_position_embeddings: int = 512
-    type_vocab_size: int = 2
-    initializer_range: float = 0.02
-    attention_key_size: int = 128
-    layer_norm_eps: float = 1e-12
-    pad_token_id: int = 0
-    hidden_dropout_prob: float = 0.1
-    attention_probs_dropout_prob: float = 0.1
-    hidden_act: str = "swish"
-    classifier_dropout: float = 0.1
-    use_bias: bool = False
-    normalization: str = "softmax_plus"
-    softmax_plus_variant: str = "gau-alpha-0.0.3"
-    attention_scale: bool = True
-    num_labels: int = 2
-    problem_type: str = None
-    # what forward returns when its arguments leave it open (transformers' defaults)
-    output_attentions: bool = False
-    output_hidden_states: bool = False
-    return_dict: bool = True
-    # SequenceSummary of the classification / multiple-choice heads. The package leaves these to transformers'
-    # defaults, which take the LAST position (a pad token in a padded batch); GAU-alpha's recipe reads the CLS token,
-    # so "first" is the default here. A config.json that names them is followed.
-    summary_type: str = "first"
-    summary_use_proj: bool = False
-    summary_proj_to_labels: bool = False
-    summary_activation: str = None
-    summary_first_dropout: float = 0.0
-    summary_last_dropout: float = 0.0
-    extra: dict = field(default_factory=dict)  # keys of a config.json this class does not use, kept for saving
+class GAUAlphaConfig(PretrainedConfig):
+    """transformers' PretrainedConfig for GAU-alpha (AutoConfig model_type "gau_alpha"). Reads the released
+    config.json and PaddleNLP's (its names norm_eps / activation win when present: PaddleNLP's model reads only those,
+    and its config.json also carries PretrainedConfig's unrelated default hidden_act); unknown keys are kept."""
+    model_type = "gau_alpha"
 
-    def __post_init__(self):
-        if self.normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization {self.normalization!r} is not supported; use one of {NORMALIZATIONS}")
-        if self.softmax_plus_variant not in SOFTMAX_PLUS_VARIANTS:
-            raise ValueError(f"softmax_plus_variant {self.softmax_plus_variant!r} is not supported; "
+    def __init__(self, vocab_size=12000, hidden_size=768, intermediate_size=1536, num_hidden_layers=24,
+                 max_position_embeddings=512, type_vocab_size=2, initializer_range=0.02, attention_key_size=128,
+                 layer_norm_eps=1e-12, pad_token_id=0, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+                 hidden_act="swish", classifier_dropout=0.1, use_bias=False, normalization="softmax_plus",
+                 softmax_plus_variant="gau-alpha-0.0.3", attention_scale=True, summary_type="first",
+                 summary_use_proj=False, summary_proj_to_labels=False, summary_activation=None,
+                 summary_first_dropout=0.0, summary_last_dropout=0.0, tie_word_embeddings=True, **kwargs):
+        layer_norm_eps = kwargs.pop("norm_eps", layer_norm_eps)
+        hidden_act = kwargs.pop("activation", hidden_act)
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization {normalization!r} is not supported; use one of {NORMALIZATIONS}")
+        if softmax_plus_variant not in SOFTMAX_PLUS_VARIANTS:
+            raise ValueError(f"softmax_plus_variant {softmax_plus_variant!r} is not supported; "
                              f"use one of {SOFTMAX_PLUS_VARIANTS}")
-        if self.hidden_act not in _ACT:
-            raise ValueError(f"hidden_act {self.hidden_act!r} is not supported; use one of {sorted(_ACT)}")
-        if self.summary_type not in SUMMARY_TYPES:
-            raise ValueError(f"summary_type {self.summary_type!r} is not supported; use one of {SUMMARY_TYPES}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "GAUAlphaConfig":
-        known = {f.name for f in fields(cls)} - {"extra"}
-        kwargs = {k: v for k, v in d.items() if k in known}
-        # PaddleNLP's names, which its GAU-alpha reads (its config.json also has an unrelated default hidden_act)
-        for paddlenlp_name, name in (("norm_eps", "layer_norm_eps"), ("activation", "hidden_act")):
-            if paddlenlp_name in d:
-                kwargs[name] = d[paddlenlp_name]
-        if "id2label" in d and "num_labels" not in d:
-            kwargs["num_labels"] = len(d["id2label"])
-        return cls(**kwargs, extra={k: v for k, v in d.items() if k not in known})
-
-    @classmethod
-    def from_json_file(cls, path) -> "GAUAlphaConfig":
-        with open(path, encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
+        if hidden_act not in _ACT:
+            raise ValueError(f"hidden_act {hidden_act!r} is not supported; use one of {sorted(_ACT)}")
+        if summary_type not in SUMMARY_TYPES:
+            raise ValueError(f"summary_type {summary_type!r} is not supported; use one of {SUMMARY_TYPES}")
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.intermediate_size = intermediate_size
+        self.num_hidden_layers = num_hidden_layers
+        self.max_position_embeddings = max_position_embeddings
+        self.type_vocab_size = type_vocab_size
+        self.initializer_range = initializer_range
+        self.attention_key_size = attention_key_size
+        self.layer_norm_eps = layer_norm_eps
+        self.hidden_dropout_prob = hidden_dropout_prob
+        self.attention_probs_dropout_prob = attention_probs_dropout_prob
+        self.hidden_act = hidden_act
+        self.classifier_dropout = classifier_dropout
+        self.use_bias = use_bias
+        self.normalization = normalization
+        self.softmax_plus_variant = softmax_plus_variant
+        self.attention_scale = attention_scale
+        # SequenceSummary of the classification / multiple-choice heads. The package leaves these to transformers'
+        # defaults, which take the LAST position (a pad token in a padded batch); GAU-alpha's recipe reads the CLS
+        # token, so "first" is the default here. A config.json that names them is followed.
+        self.summary_type = summary_type
+        self.summary_use_proj = summary_use_proj
+        self.summary_proj_to_labels = summary_proj_to_labels
+        self.summary_activation = summary_activation
+        self.summary_first_dropout = summary_first_dropout
+        self.summary_last_dropout = summary_last_dropout
+        self.pad_token_id = pad_token_id  # transformers 5 no longer keeps it in the base class
+        self.tie_word_embeddings = tie_word_embeddings
+        super().__init__(pad_token_id=pad_token_id, tie_word_embeddings=tie_word_embeddings, **kwargs)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        extra = d.pop("extra")
+        out = super().to_dict()
         # PaddleNLP's names too, equal to ours, so PaddleNLP's GAU-alpha reads the same values
-        return {**extra, **d, "norm_eps": self.layer_norm_eps, "activation": self.hidden_act, "model_type": self.model_type}
+        out["norm_eps"], out["activation"] = self.layer_norm_eps, self.hidden_act
+        return out
 
 
 def attention_normalize(a, l, method, variant, mask):
@@ -205,8 +193,12 @@ class GAUAlphaEmbeddings(nn.Module):
         self.norm = Norm(eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, input_ids, token_type_ids):
-        embeddings = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
+    def forward(self, input_ids, token_type_ids, inputs_embeds=None):
+        if inputs_embeds is None:
+            words = self.word_embeddings(input_ids)
+        else:
+            words = inputs_embeds
+        embeddings = words + self.token_type_embeddings(token_type_ids)
         return self.dropout(self.norm(embeddings))
 
 
@@ -218,6 +210,7 @@ class GAUAlphaEncoder(nn.Module):
         sin, cos = rope_tables(config.max_position_embeddings, config.attention_key_size)
         self.register_buffer("sin_pos", torch.from_numpy(sin), persistent=False)
         self.register_buffer("cos_pos", torch.from_numpy(cos), persistent=False)
+        self.gradient_checkpointing = False  # transformers' switch (gradient_checkpointing_enable())
 
     def forward(self, hidden_states, attention_mask, output_attentions=False, output_hidden_states=False,
                 return_dict=True):
@@ -231,7 +224,11 @@ class GAUAlphaEncoder(nn.Module):
         for layer_module in self.layer:
             if output_hidden_states:
                 all_hidden_states = all_hidden_states + (hidden_states,)
-            layer_outputs = layer_module(hidden_states, attention_mask, sinusoidal_pos, output_attentions)
+            if self.gradient_checkpointing and self.training:
+                layer_outputs = self._gradient_checkpointing_func(layer_module.__call__, hidden_states,
+                                                                  attention_mask, sinusoidal_pos, output_attentions)
+            else:
+                layer_outputs = layer_module(hidden_states, attention_mask, sinusoidal_pos, output_attentions)
             hidden_states = layer_outputs[0]
             if output_attentions:
                 all_attentions = all_attentions + (layer_outputs[1],)
@@ -243,35 +240,77 @@ class GAUAlphaEncoder(nn.Module):
                                attentions=all_attentions)
 
 
-class GAUAlphaPreTrainedModel(nn.Module):
+# transformers' loader and hub arguments that choose a source, a cache or a device map, not config values
+_HUB_ARGS = ("cache_dir", "force_download", "local_files_only", "proxies", "resume_download", "token",
+             "use_auth_token", "subfolder", "code_revision", "_commit_hash", "_from_auto", "_from_pipeline",
+             "trust_remote_code", "low_cpu_mem_usage", "device_map", "use_safetensors", "variant", "adapter_kwargs",
+             "attn_implementation", "key_mapping", "weights_only")
+
+
+class GAUAlphaPreTrainedModel(PreTrainedModel):
     base_model_prefix = "gau_alpha"
     config_class = GAUAlphaConfig
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["GAULayer"]
 
-    def __init__(self, config: GAUAlphaConfig) -> None:
-        super().__init__()
-        self.config = config
+    def _init_weights(self, module):
+        """N(0, initializer_range) for Linear and Embedding weights, zero biases and pad row; ScaleOffset 1 / 0."""
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=self.config.initializer_range)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=self.config.initializer_range)
+            if module.padding_idx is not None:
+                with torch.no_grad():
+                    module.weight[module.padding_idx].zero_()
+        elif isinstance(module, ScaleOffset):
+            nn.init.ones_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
 
-    def save_pretrained(self, directory) -> Path:
-        """A HF-style directory: config.json + model.safetensors (tied decoder stored once), written atomically."""
-        from safetensors.torch import save_file
-
+    def save_pretrained(self, save_directory, *args, push_to_hub: bool = False, **kwargs) -> Path:
+        """transformers' files (config.json + model.safetensors, the tied decoder stored once) plus the kit's
+        manifest, written atomically (nothing is left at save_directory if it fails). push_to_hub=True then uploads
+        as transformers does (repo_id, commit_message, private, token)."""
         from reprokit.checkpoint import write_directory
-        from reprokit.files import write_json
-        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()
-                 if k != "cls.predictions.decoder.weight"}
+        hub = {k: kwargs.pop(k) for k in ("repo_id", "commit_message", "private", "token", "create_pr")
+               if k in kwargs}
 
         def write(tmp: Path):
-            write_json(tmp / "config.json", {**self.config.to_dict(), "architectures": [type(self).__name__]})
-            save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+            PreTrainedModel.save_pretrained(self, str(tmp), *args, **kwargs)
 
-        return write_directory(directory, write, manifest_extra={"layout": "torch", "class": type(self).__name__})
+        out = write_directory(save_directory, write,
+                              manifest_extra={"layout": "torch", "class": type(self).__name__})
+        if push_to_hub:
+            self.push_to_hub(hub.pop("repo_id", Path(save_directory).name), **hub)
+        return out
 
     @classmethod
-    def from_pretrained(cls, directory, allow_new_head: bool = False, trust_pickle: bool = False, **overrides):
-        """Load a HF-style torch directory or a Paddle one, through the table (torch_ref/loading.py), in eval mode.
-        allow_new_head: head parameters absent or mis-shaped in the checkpoint (a new num_labels) keep their init."""
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, allow_new_head: bool = False,
+                        trust_pickle: bool = False, revision=None, ignore_mismatched_sizes: bool = False,
+                        output_loading_info: bool = False, **kwargs):
+        """Load a HF-style torch directory or a Paddle one, through the table (torch_ref/loading.py), in eval mode;
+        a directory or a name (artifacts.names). The Auto classes and pipeline() call this with transformers'
+        arguments: `config` (a GAUAlphaConfig) is used, torch_dtype / dtype cast the model, the hub arguments are
+        left to the kit's name resolution, other keywords override config values. allow_new_head (HF's
+        ignore_mismatched_sizes): head parameters absent or mis-shaped in the checkpoint (a new num_labels) keep
+        their init."""
         from .loading import from_pretrained
-        return from_pretrained(directory, cls, allow_new_head=allow_new_head, trust_pickle=trust_pickle, **overrides)
+        if model_args:
+            raise TypeError(f"{cls.__name__}.from_pretrained takes the path and keyword arguments only")
+        dtype = kwargs.pop("torch_dtype", None)
+        dtype = kwargs.pop("dtype", None) or dtype
+        for k in _HUB_ARGS:
+            kwargs.pop(k, None)
+        model = from_pretrained(pretrained_model_name_or_path, cls, config=config,
+                                allow_new_head=allow_new_head or ignore_mismatched_sizes, trust_pickle=trust_pickle,
+                                revision=revision, **kwargs)
+        if dtype not in (None, "auto"):
+            model = model.to(getattr(torch, dtype) if isinstance(dtype, str) else dtype)
+        if output_loading_info:
+            return model, {"missing_keys": [], "unexpected_keys": [], "mismatched_keys": [], "error_msgs": []}
+        return model
 
     def _output_flags(self, output_attentions, output_hidden_states, return_dict):
         c = self.config
@@ -280,23 +319,11 @@ class GAUAlphaPreTrainedModel(nn.Module):
                 c.return_dict if return_dict is None else return_dict)
 
     def _encode(self, input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                return_dict):
+                return_dict, inputs_embeds=None):
         """A head's encoder call: the encoder's ModelOutput, and whether the head itself returns one."""
         outputs = self.gau_alpha(input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states,
-                                 return_dict=True)
+                                 return_dict=True, inputs_embeds=inputs_embeds)
         return outputs, self._output_flags(None, None, return_dict)[2]
-
-    def post_init(self):
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.normal_(module.weight, std=self.config.initializer_range)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.Embedding):
-                nn.init.normal_(module.weight, std=self.config.initializer_range)
-                if module.padding_idx is not None:
-                    with torch.no_grad():
-                        module.weight[module.padding_idx].zero_()
 
 
 class GAUAlphaModel(GAUAlphaPreTrainedModel):
@@ -306,23 +333,38 @@ class GAUAlphaModel(GAUAlphaPreTrainedModel):
         self.encoder = GAUAlphaEncoder(config)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_attentions=None,
-                output_hidden_states=None, return_dict=None):
+    def get_input_embeddings(self):
+        return self.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value) -> None:
+        self.embeddings.word_embeddings = value
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, inputs_embeds=None):
         output_attentions, output_hidden_states, return_dict = self._output_flags(
             output_attentions, output_hidden_states, return_dict)
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("give exactly one of input_ids and inputs_embeds")
+        ids = input_ids if input_ids is not None else inputs_embeds[:, :, 0]  # [B, L]: shapes and defaults
         if attention_mask is None:
-            attention_mask = input_ids != self.config.pad_token_id  # default: every non-pad token is a key
-        if attention_mask.shape != input_ids.shape:
+            # default: every non-pad token is a key (from embeddings: every token)
+            attention_mask = input_ids != self.config.pad_token_id if input_ids is not None else \
+                torch.ones_like(ids, dtype=torch.float32)
+        if attention_mask.shape != ids.shape:
             raise ValueError(f"attention_mask shape {list(attention_mask.shape)} differs from the input shape "
-                             f"{list(input_ids.shape)}")
+                             f"{list(ids.shape)}")
         attention_mask = attention_mask.unsqueeze(1).type_as(self.embeddings.word_embeddings.weight)  # [B, 1, L]
         if token_type_ids is None:
-            token_type_ids = torch.zeros_like(input_ids)
-        embedding_output = self.embeddings(input_ids, token_type_ids)
+            token_type_ids = torch.zeros_like(ids, dtype=torch.long)
+        embedding_output = self.embeddings(input_ids, token_type_ids, inputs_embeds)
         return self.encoder(embedding_output, attention_mask, output_attentions, output_hidden_states, return_dict)
 
 
 class GAUAlphaForMaskedLM(GAUAlphaPreTrainedModel):
+    # the decoder IS the word embedding: transformers 5 names the pair {tied: source}, 4.x lists the tied names
+    _TIED = {"cls.predictions.decoder.weight": "gau_alpha.embeddings.word_embeddings.weight"}
+    _tied_weights_keys = _TIED if int(transformers_version.split(".")[0]) >= 5 else list(_TIED)
+
     def __init__(self, config: GAUAlphaConfig) -> None:
         super().__init__(config)
         self.gau_alpha = GAUAlphaModel(config)
@@ -332,10 +374,16 @@ class GAUAlphaForMaskedLM(GAUAlphaPreTrainedModel):
         self.post_init()
         self.cls.predictions.decoder.weight = self.gau_alpha.embeddings.word_embeddings.weight  # tied
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
-                output_hidden_states=None, return_dict=None):
+    def get_output_embeddings(self):
+        return self.cls.predictions.decoder
+
+    def set_output_embeddings(self, value) -> None:
+        self.cls.predictions.decoder = value
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, inputs_embeds=None):
         outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
-                                            output_hidden_states, return_dict)
+                                            output_hidden_states, return_dict, inputs_embeds)
         logits = self.cls.predictions.decoder(outputs.last_hidden_state)
         loss = None
         if labels is not None:
@@ -390,10 +438,10 @@ class GAUAlphaForSequenceClassification(GAUAlphaPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
-                output_hidden_states=None, return_dict=None):
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, inputs_embeds=None):
         outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
-                                            output_hidden_states, return_dict)
+                                            output_hidden_states, return_dict, inputs_embeds)
         logits = self.classifier(self.sequence_summary(outputs.last_hidden_state))
         loss = None
         if labels is not None:
@@ -422,12 +470,13 @@ class GAUAlphaForMultipleChoice(GAUAlphaPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
-                output_hidden_states=None, return_dict=None):
-        num_choices = input_ids.shape[1]
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, inputs_embeds=None):
+        num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]
         flat = [t.reshape(-1, t.shape[-1]) if t is not None else None for t in (input_ids, attention_mask,
                                                                                  token_type_ids)]
-        outputs, return_dict = self._encode(*flat, output_attentions, output_hidden_states, return_dict)
+        embeds = inputs_embeds.reshape(-1, *inputs_embeds.shape[-2:]) if inputs_embeds is not None else None
+        outputs, return_dict = self._encode(*flat, output_attentions, output_hidden_states, return_dict, embeds)
         logits = self.classifier(self.sequence_summary(outputs.last_hidden_state)).reshape(-1, num_choices)
         loss = F.cross_entropy(logits, labels) if labels is not None else None
         return _head_output(MultipleChoiceModelOutput, return_dict, outputs, loss, logits=logits)
@@ -442,10 +491,10 @@ class GAUAlphaForTokenClassification(GAUAlphaPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
-                output_hidden_states=None, return_dict=None):
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, inputs_embeds=None):
         outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
-                                            output_hidden_states, return_dict)
+                                            output_hidden_states, return_dict, inputs_embeds)
         logits = self.classifier(self.dropout(outputs.last_hidden_state))
         loss = F.cross_entropy(logits.reshape(-1, self.num_labels), labels.reshape(-1)) if labels is not None \
             else None
@@ -459,10 +508,11 @@ class GAUAlphaForQuestionAnswering(GAUAlphaPreTrainedModel):
         self.qa_outputs = nn.Linear(config.hidden_size, 2)
         self.post_init()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, start_positions=None,
-                end_positions=None, output_attentions=None, output_hidden_states=None, return_dict=None):
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, start_positions=None,
+                end_positions=None, output_attentions=None, output_hidden_states=None, return_dict=None,
+                inputs_embeds=None):
         outputs, return_dict = self._encode(input_ids, attention_mask, token_type_ids, output_attentions,
-                                            output_hidden_states, return_dict)
+                                            output_hidden_states, return_dict, inputs_embeds)
         start_logits, end_logits = self.qa_outputs(outputs.last_hidden_state).split(1, dim=-1)
         start_logits, end_logits = start_logits.squeeze(-1), end_logits.squeeze(-1)
         loss = None

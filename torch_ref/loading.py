@@ -19,15 +19,20 @@ logger = logging.getLogger("torch_ref")
 
 
 def from_pretrained(path, cls, allow_new_head: bool = False, trust_pickle: bool = False, revision=None,
-                    **config_overrides):
+                    config=None, **config_overrides):
     """Class `cls` (its `config_class` reads config.json) with the weights of the checkpoint in `path` (HF/torch or
     Paddle layout), in eval mode as transformers' from_pretrained returns it. `path` is a directory or a name
     (artifacts.names: a registry name or alias, a hub repo id at `revision`; the kit's store, the HF cache, then a
     verified download). allow_new_head: head parameters absent or of another shape in the checkpoint (a new
-    num_labels) keep their fresh initialisation, as HF's ignore_mismatched_sizes."""
+    num_labels) keep their fresh initialisation, as HF's ignore_mismatched_sizes. `config`: a config object to use
+    instead of the directory's config.json (as transformers' from_pretrained(config=...))."""
     path = resolve_model(path, revision)
     model_type, arch = cls.config_class.model_type, cls.__name__
-    config = cls.config_class.from_dict(config_dict(path, model_type, config_overrides))
+    if config is None:
+        config = cls.config_class.from_dict(config_dict(path, model_type, config_overrides))
+    else:
+        for k, v in config_overrides.items():
+            setattr(config, k, v)
     model = cls(config)
     layout, state, weights = load_state(path, trust_pickle=trust_pickle)
     plan = plan_load(model_type, config, arch, state, layout, "torch", str(weights), allow_new_head)
