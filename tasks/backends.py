@@ -184,6 +184,7 @@ class Backend:
         by prepare_training_arguments) and the kit's options `kit` (KitArguments). metrics_reducer(logits, labels)
         -> (logits, labels): what evaluate() keeps per batch for compute_metrics (predict() keeps the outputs)."""
         flush_denormals()
+        self.check_recompute(training, model)
         fw = self.framework()
         model_type = _model_type_of(model)
         write = jsonl_writer(log_path, self.name)
@@ -293,6 +294,18 @@ class TorchBackend(Backend):
         return []  # HF's own integrations (report_to) work as they are
 
     @staticmethod
+    def check_recompute(training, model):
+        """--gradient_checkpointing (alias --recompute): HF's Trainer calls gradient_checkpointing_enable(); a class
+        without it (transformers' Funnel, the span models) is one line here rather than a traceback mid-run."""
+        if not training.gradient_checkpointing:
+            return
+        if not getattr(model, "supports_gradient_checkpointing", False):
+            raise KitError(f"{type(model).__name__} has no gradient checkpointing on the torch backend (transformers' "
+                           "Funnel does not implement it); drop --gradient_checkpointing, or use --backend paddle "
+                           "--recompute")
+        print(f"gradient checkpointing: on ({type(model).__name__}, transformers' gradient_checkpointing_enable)")
+
+    @staticmethod
     def trainable(model):
         return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
 
@@ -335,10 +348,10 @@ class TorchBackend(Backend):
     @staticmethod
     def save(trainer, out: Path, state_dict=None):
         import torch
-        from transformers import PreTrainedModel, Trainer
-        if isinstance(trainer.model, PreTrainedModel):  # transformers' Funnel: HF's own files
+        from transformers import Trainer
+        if type(trainer.model).__module__.startswith("transformers."):  # transformers' Funnel: HF's own files
             return Trainer._save(trainer, str(out), state_dict)
-        _save_kit_model(trainer.model, out)  # the torch GAU-alpha
+        _save_kit_model(trainer.model, out)  # the kit's classes (GAU-alpha, span models): their files, merged in
         torch.save(trainer.args, str(out / "training_args.bin"))
 
     @staticmethod
@@ -416,6 +429,18 @@ class PaddleBackend(Backend):
     @staticmethod
     def check_training_arguments(training):
         pass
+
+    @staticmethod
+    def check_recompute(training, model):
+        """--recompute (alias --gradient_checkpointing): PaddleNLP's Trainer switches on every layer's
+        `enable_recompute`; a model without one would silently train without it."""
+        if not training.recompute:
+            return
+        stacks = [n for n, l in model.named_sublayers() if hasattr(l, "enable_recompute")]
+        if not stacks:
+            raise KitError(f"{type(model).__name__} has no recompute (no layer with enable_recompute); drop "
+                           "--recompute")
+        print(f"recompute: on ({type(model).__name__}: {', '.join(stacks)})")
 
     @staticmethod
     def reporting_callbacks(training):

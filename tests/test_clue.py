@@ -209,3 +209,48 @@ def test_every_task_trains_evaluates_and_predicts(tmp_path, name):
         lines = [json.loads(x) for x in (out / task.submission).read_text(encoding="utf-8").splitlines()]
         assert [x["id"] for x in lines] == [t["id"] for t in tests]
         assert all(set(x) == {"id", "label"} and x["label"] in task.labels for x in lines)
+
+
+@pytest.mark.parametrize("backend,flag", [("torch", "--gradient_checkpointing"), ("paddle", "--recompute"),
+                                          ("torch", "--recompute"), ("paddle", "--gradient_checkpointing")])
+def test_recompute_from_the_script_same_losses(tmp_path, backend, flag, monkeypatch, capsys):
+    """Either spelling switches gradient checkpointing on for either backend's trainer: every GAU layer of every
+    training step runs again in the backward pass, and the step losses equal the run without it."""
+    import paddlenlp_ext.gau_alpha.modeling as PG
+    import torch_ref.gau_alpha as RG
+    root = clue_fixture(tmp_path / "clue")
+    write_jsonl(root / "afqmc" / "train.json", [{"sentence1": "今天天气很好" * (i % 3 + 1), "sentence2": "我们去公园",
+                                                 "label": str(i % 2)} for i in range(8)])
+    ckpt = gau_checkpoint(tmp_path)
+    cls = RG.GAULayer if backend == "torch" else PG.GAULayer
+    forward, calls = cls.forward, []
+
+    def counted(self, *a, **k):
+        calls.append(1)
+        return forward(self, *a, **k)
+    monkeypatch.setattr(cls, "forward", counted)
+    losses, counts = {}, {}
+    for on in (False, True):
+        calls.clear()
+        logs = tmp_path / f"logs-{on}"
+        assert run_clue("--backend", backend, "--model_name_or_path", ckpt, "--task_name", "afqmc", "--data_dir",
+                        root / "afqmc", "--output_dir", tmp_path / f"o-{on}", "--do_train", "--max_steps", 2,
+                        "--per_device_train_batch_size", 4, "--learning_rate", 5e-3, "--logging_steps", 1,
+                        "--log_dir", logs, "--report_to", "none", *([flag] if on else [])) == 0
+        losses[on] = json.loads((logs / "step_losses.json").read_text())
+        counts[on] = len(calls)
+    assert ("recompute: on" if backend == "paddle" else "gradient checkpointing: on") in capsys.readouterr().out
+    assert counts[True] - counts[False] == 2 * 2  # 2 steps x 2 layers, each run again in the backward pass
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-6)
+
+
+def test_gradient_checkpointing_unsupported_is_one_line(tmp_path, capsys):
+    """transformers' Funnel has no gradient checkpointing: one line and exit 2 before training, nothing written."""
+    from test_glue import run_glue, synthetic_sst2, tiny_checkpoint
+    data = synthetic_sst2(tmp_path / "SST-2", n_train=8, n_dev=4)
+    ckpt = tiny_checkpoint(tmp_path)
+    assert run_glue("--backend", "torch", "--model_name_or_path", ckpt, "--task_name", "SST-2", "--data_dir", data,
+                    "--output_dir", tmp_path / "o", "--do_train", "--max_steps", 1, "--gradient_checkpointing") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "has no gradient checkpointing on the torch backend" in err[-1]
+    assert not (tmp_path / "o" / "config.json").exists()
