@@ -166,7 +166,10 @@ def test_every_readme_command_runs_as_written(tmp_path):
             text = (ROOT / readme).read_text(encoding="utf-8")
             for lang, block in blocks(text):
                 if lang == "python":
-                    r = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, env=env, capture_output=True,
+                    # the models a python block names are in the HF cache, as after a download; transformers' own
+                    # hub look-ups (AutoConfig, pipeline) would ask the test's hub, which serves only data: offline
+                    offline = {**env, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+                    r = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, env=offline, capture_output=True,
                                        text=True)
                     assert r.returncode == 0, f"{readme}: python block failed:\n{block}\n{r.stderr[-3000:]}"
                     ran.append("python block")
