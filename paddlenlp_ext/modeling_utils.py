@@ -54,11 +54,6 @@ def cross_entropy(logits, labels, ignore_index: int = -100):
     return (per_item * kept).sum() / kept.sum()
 
 
-def in_dygraph() -> bool:
-    """False while paddle.jit.to_static traces: the checks that read tensor values or shapes stay out of the graph."""
-    return paddle.in_dynamic_mode()
-
-
 def recompute_layer(encoder, layer, *args):
     """`layer(*args)`, recomputed in the backward pass when the encoder's `enable_recompute` is on and it trains
     (PaddleNLP's convention: Trainer --recompute and recompute_enable() set that attribute). The RNG state is
@@ -83,20 +78,11 @@ def registry_configurations(model_type: str) -> Dict[str, dict]:
 
 
 def check_inputs(input_ids, inputs_embeds, attention_mask, token_type_ids, max_token_type: int):
-    """Validate shapes and token types; fill the default mask (ones) and token types (zeros) as HF does. Under
-    to_static the value checks are left out (they would read traced tensors) and the defaults are built from the
-    input's runtime shape."""
+    """Validate shapes and token types; fill the default mask (ones) and token types (zeros) as HF does."""
     if input_ids is not None and inputs_embeds is not None:
         raise ValueError("You cannot specify both input_ids and inputs_embeds at the same time")
     if input_ids is None and inputs_embeds is None:
         raise ValueError("You have to specify either input_ids or inputs_embeds")
-    if not in_dygraph():
-        ref = input_ids if input_ids is not None else inputs_embeds[:, :, 0]
-        if attention_mask is None:
-            attention_mask = paddle.ones_like(ref, dtype="float32")
-        if token_type_ids is None:
-            token_type_ids = paddle.zeros_like(ref, dtype="int64")
-        return attention_mask, token_type_ids
     shape = list(input_ids.shape) if input_ids is not None else list(inputs_embeds.shape[:-1])
     if len(shape) != 2:
         raise ValueError(f"input must be [batch, seq_len], got shape {shape}")
@@ -167,7 +153,6 @@ class TablePretrainedModel(PretrainedModel):
         """PaddleNLP's resize (new rows initialised, kept rows unchanged, config.vocab_size updated), then the tied
         head follows it."""
         embeddings = super().resize_token_embeddings(new_num_tokens)
-        self.config.vocab_size = embeddings.weight.shape[0]
         self.tie_weights()
         return embeddings
 

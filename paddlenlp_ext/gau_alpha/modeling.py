@@ -19,7 +19,7 @@ from reprokit.gau_alpha_table import ARCHITECTURES
 from reprokit.rope import rope_tables
 
 from ..layers import Linear
-from ..modeling_utils import ACT2FN, TablePretrainedModel, cross_entropy, in_dygraph, recompute_layer
+from ..modeling_utils import ACT2FN, TablePretrainedModel, cross_entropy, recompute_layer
 from .configuration import GAUAlphaConfig
 
 INF = 1e4
@@ -152,7 +152,7 @@ class GAUAlphaEncoder(nn.Layer):
     def forward(self, hidden_states, attention_mask, output_attentions=False, output_hidden_states=False,
                 return_dict=True):
         seq_len = hidden_states.shape[1]
-        if in_dygraph() and seq_len > self.config.max_position_embeddings:
+        if seq_len > self.config.max_position_embeddings:
             raise ValueError(f"sequence length {seq_len} exceeds max_position_embeddings "
                              f"{self.config.max_position_embeddings}")
         dtype = hidden_states.dtype
@@ -231,16 +231,15 @@ class GAUAlphaModel(GAUAlphaPreTrainedModel):
             # default: every non-pad token is a key (from embeddings: every token)
             attention_mask = input_ids != self.config.pad_token_id if input_ids is not None else \
                 paddle.ones_like(ids, dtype="float32")
-        if in_dygraph():
-            if list(attention_mask.shape) != list(ids.shape):
-                raise ValueError(f"attention_mask shape {list(attention_mask.shape)} differs from the input shape "
-                                 f"{list(ids.shape)}")
-            if ids.shape[0] == 0 or ids.shape[1] == 0:
-                raise ValueError(f"empty batch: input shape {list(ids.shape)}")
+        if list(attention_mask.shape) != list(ids.shape):
+            raise ValueError(f"attention_mask shape {list(attention_mask.shape)} differs from the input shape "
+                             f"{list(ids.shape)}")
+        if ids.shape[0] == 0 or ids.shape[1] == 0:
+            raise ValueError(f"empty batch: input shape {list(ids.shape)}")
         attention_mask = attention_mask.unsqueeze(1).astype(self.embeddings.word_embeddings.weight.dtype)
         if token_type_ids is None:
             token_type_ids = paddle.zeros_like(ids, dtype="int64")
-        elif in_dygraph():
+        else:
             lo, hi = int(token_type_ids.min()), int(token_type_ids.max())
             if lo < 0 or hi >= self.config.type_vocab_size:
                 raise ValueError(f"token_type_ids value {lo if lo < 0 else hi} is outside "
